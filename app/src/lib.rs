@@ -1,0 +1,84 @@
+//! The Attest web app: pages, components and the types shared by the server and the wasm
+//! client. It never touches a database: under `ssr` it calls the server through the `Port`.
+
+pub mod error;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod port;
+pub mod rpc;
+pub mod types;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+use pages::nav::TopBar;
+use types::{AppError, SessionView};
+
+/// The Content-Security-Policy of HTML pages: scripts only from this origin or carrying this
+/// response's nonce (the hydration script), wasm may compile, no inline styles, no framing.
+pub fn page_csp(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; \
+         connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let (Some(nonce), Some(res)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
+        if let Ok(v) = http::HeaderValue::from_str(&page_csp(&nonce)) {
+            res.insert_header(http::header::CONTENT_SECURITY_POLICY, v);
+        }
+    }
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The signed-in session, loaded once per page and refetched after sign-in, declaration and
+/// sign-out.
+#[derive(Clone, Copy)]
+pub struct SessionResource(pub Resource<Result<Option<SessionView>, AppError>>);
+
+pub fn use_session() -> SessionResource {
+    expect_context::<SessionResource>()
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let session = Resource::new(|| (), |_| rpc::get_session());
+    provide_context(SessionResource(session));
+    // Effects run only in the browser: this marks the page as hydrated (tests wait for it).
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    view! {
+        <Stylesheet id="leptos" href="/pkg/attest.css"/>
+        <Title text="Attest"/>
+        <Router>
+            <TopBar/>
+            <main data-hydrated=move || hydrated.get().to_string()>
+                <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
+                    <Route path=path!("/") view=pages::studies::StudiesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/login") view=pages::wizard::WizardPage ssr=SsrMode::Async/>
+                    <Route path=path!("/studies/:study") view=pages::studies::DatasetsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/studies/:study/:dataset") view=pages::grid::GridPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/settings") view=pages::settings::SettingsPage ssr=SsrMode::Async/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}

@@ -1,0 +1,9 @@
+//! The pages, one module each, and the pieces they share.
+
+pub mod common;
+pub mod grid;
+pub mod keys;
+pub mod nav;
+pub mod settings;
+pub mod studies;
+pub mod wizard;

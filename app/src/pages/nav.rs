@@ -1,0 +1,85 @@
+//! The top bar: the product name, the session's declaration, and the user-name menu
+//! (API session key, site settings for admins, sign out).
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use super::keys::KeyDialog;
+use crate::rpc;
+use crate::types::{Role, SessionView};
+use crate::use_session;
+
+#[component]
+pub fn TopBar() -> impl IntoView {
+    let session = use_session().0;
+    view! {
+        <header class="topbar">
+            <A href="/" attr:class="brand">"Attest"</A>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match session.await {
+                        Ok(Some(s)) => view! { <UserArea session=s/> }.into_any(),
+                        _ => view! { <A href="/login" attr:class="signin-link">"Sign in"</A> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </header>
+    }
+}
+
+fn declaration_badge(s: &SessionView) -> String {
+    match &s.declaration {
+        Some(d) if d.accepted => {
+            let irb = d.irb.as_ref().map(|i| format!(" · IRB {i}")).unwrap_or_default();
+            format!("{}{} · {}", d.activity_label, irb, d.phi_level.label())
+        }
+        _ => "No declaration yet".to_string(),
+    }
+}
+
+#[component]
+fn UserArea(session: SessionView) -> impl IntoView {
+    let open = RwSignal::new(false);
+    let key_dialog = RwSignal::new(false);
+    let badge = declaration_badge(&session);
+    let is_admin = session.user.role == Role::Admin;
+    let who = match &session.impersonator {
+        Some(admin) => format!("{} (as {})", session.user.name, admin.name),
+        None => session.user.name.clone(),
+    };
+    let sign_out = move |_| {
+        leptos::task::spawn_local(async move {
+            let _ = rpc::logout().await;
+            // a full page load: nothing of the old session stays in memory
+            let _ = window().location().set_href("/login");
+        });
+    };
+    view! {
+        <span class="declaration" title="Your declaration for this session">{badge}</span>
+        <div class="usermenu">
+            <button type="button" class="usermenu-button" aria-haspopup="menu" aria-expanded=move || open.get().to_string()
+                on:click=move |_| open.update(|o| *o = !*o)>
+                {who} " ▾"
+            </button>
+            <Show when=move || open.get()>
+                <ul class="menu" role="menu">
+                    <li role="none">
+                        <button type="button" role="menuitem" id="menu-session-key"
+                            on:click=move |_| { open.set(false); key_dialog.set(true); }>
+                            "API session key"
+                        </button>
+                    </li>
+                    <Show when=move || is_admin>
+                        <li role="none"><a role="menuitem" href="/admin/settings">"Site settings"</a></li>
+                    </Show>
+                    <li role="none">
+                        <button type="button" role="menuitem" id="menu-sign-out" on:click=sign_out>"Sign out"</button>
+                    </li>
+                </ul>
+            </Show>
+        </div>
+        <Show when=move || key_dialog.get()>
+            <KeyDialog on_close=Callback::new(move |_| key_dialog.set(false))/>
+        </Show>
+    }
+}

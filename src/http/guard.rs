@@ -1,0 +1,102 @@
+//! Middleware that every request passes: secrets in URLs are refused, cross-site state changes
+//! are refused (CSRF), and every response carries the security headers.
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::api::error::ApiError;
+use crate::auth::key::is_key_like_param;
+use crate::state::AppState;
+
+/// A session key or id must never travel in a URL (proxies, logs and history keep URLs).
+pub async fn refuse_secrets_in_url(req: Request, next: Next) -> Response {
+    if let Some(q) = req.uri().query() {
+        for (name, value) in url_pairs(q) {
+            if is_key_like_param(&name, &value) {
+                return ApiError::bad_request(
+                    "credential_in_url",
+                    "Credentials are not accepted in the URL. Send a session key in the 'apikey' or 'Authorization' header.",
+                )
+                .into_response();
+            }
+        }
+    }
+    next.run(req).await
+}
+
+fn url_pairs(q: &str) -> Vec<(String, String)> {
+    q.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (n, v) = p.split_once('=').unwrap_or((p, ""));
+            let dec = |s: &str| percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().to_string();
+            (dec(n), dec(v))
+        })
+        .collect()
+}
+
+fn carries_key(req: &Request) -> bool {
+    req.headers().contains_key("apikey") || req.headers().contains_key(header::AUTHORIZATION)
+}
+
+/// Whether the browser says this request comes from another site.
+pub fn cross_site(req_headers: &axum::http::HeaderMap) -> bool {
+    if let Some(site) = req_headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return !matches!(site, "same-origin" | "none");
+    }
+    if let Some(origin) = req_headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        let host = req_headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let origin_host = origin.split("://").nth(1).unwrap_or("");
+        return origin == "null" || !origin_host.eq_ignore_ascii_case(host);
+    }
+    false
+}
+
+/// CSRF: a state-changing request that could ride on the session cookie is refused when the
+/// browser says it comes from another origin (Sec-Fetch-Site, else Origin against Host).
+/// Requests that carry a session key send no ambient credential and are not checked.
+pub async fn refuse_cross_site_writes(req: Request, next: Next) -> Response {
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe && !carries_key(&req) && cross_site(req.headers()) {
+        return ApiError::forbidden("cross_site_request", "Cross-site requests may not change anything here.").into_response();
+    }
+    next.run(req).await
+}
+
+/// Security headers on every response. Pages set their own CSP (with the hydration nonce);
+/// everything else gets a CSP that allows nothing. Data and key responses are never cached.
+pub async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let static_asset = req.uri().path().starts_with("/pkg/") || req.uri().path() == "/favicon.ico";
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
+    h.insert("cross-origin-resource-policy", HeaderValue::from_static("same-origin"));
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; base-uri 'none'"));
+    }
+    if !static_asset {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if state.config.tls {
+        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+    }
+    res
+}
+
+/// The CSP for HTML pages: scripts only from this origin or with this response's nonce (the
+/// hydration script), wasm allowed to compile, no inline styles, no framing.
+pub fn page_csp(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; \
+         connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+pub async fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, axum::Json(app::types::AppError::new("not_found", "No such endpoint."))).into_response()
+}

@@ -1,0 +1,3 @@
+//! The browser side of the server: the Leptos port implementation.
+
+pub mod port;

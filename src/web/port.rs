@@ -1,0 +1,148 @@
+//! The server's implementation of the app's `Port`: what the Leptos server functions call.
+//! Each method resolves the principal from the request (the session cookie) and calls the same
+//! code the JSON API calls; data goes through `data::gate`.
+
+use app::port::{Effects, Port};
+use app::types::*;
+use axum::http::request::Parts;
+use secrecy::SecretString;
+
+use crate::api::error::ApiError;
+use crate::api::{admin, keys};
+use crate::auth::principal::{self, AuthError, Principal};
+use crate::auth::signin;
+use crate::compliance::wizard;
+use crate::data::gate::{self, DataRequest};
+use crate::data::select::{MaxRows, RawFilter, RawSort, SelectRequest};
+use crate::data::catalog;
+use crate::http::extract::{meta_of, principal_of};
+use crate::state::AppState;
+
+pub struct WebPort {
+    pub state: AppState,
+}
+
+fn app_err(e: ApiError) -> AppError {
+    e.into()
+}
+
+impl WebPort {
+    async fn principal(&self, req: &Parts) -> Result<Principal, AppError> {
+        principal_of(req, &self.state).await.map_err(|e| app_err(e.into()))
+    }
+}
+
+#[async_trait::async_trait]
+impl Port for WebPort {
+    async fn session(&self, req: &Parts) -> Result<Option<SessionView>, AppError> {
+        match principal_of(req, &self.state).await {
+            Ok(p) => wizard::session_view(&self.state, &p).await.map(Some).map_err(app_err),
+            Err(AuthError::NoCredential | AuthError::SessionEnded | AuthError::KeyRefused | AuthError::KeyFormat(_) | AuthError::BasicNotApiKey) => Ok(None),
+            Err(e) => Err(app_err(e.into())),
+        }
+    }
+
+    async fn login(&self, req: &Parts, email: String, password: String) -> Result<(SessionView, Effects), AppError> {
+        let meta = meta_of(req, &self.state);
+        let previous = principal::session_cookie(&req.headers);
+        let password = SecretString::from(password);
+        let signed = signin::sign_in(&self.state, &email, &password, &meta, previous.as_ref()).await.map_err(app_err)?;
+        let p = principal::resolve(&self.state, principal::Credential::Cookie(signed.session_id.clone()), meta)
+            .await
+            .map_err(|e| app_err(e.into()))?;
+        let view = wizard::session_view(&self.state, &p).await.map_err(app_err)?;
+        Ok((view, Effects { set_cookies: vec![signin::session_cookie(&signed.session_id)], headers: vec![] }))
+    }
+
+    async fn logout(&self, req: &Parts) -> Result<Effects, AppError> {
+        if let Ok(p) = principal_of(req, &self.state).await {
+            signin::sign_out(&self.state, &p).await.map_err(app_err)?;
+        }
+        Ok(Effects {
+            set_cookies: vec![signin::clear_session_cookie()],
+            headers: vec![("clear-site-data", "\"cache\", \"cookies\", \"storage\"".into())],
+        })
+    }
+
+    async fn declaration_options(&self, req: &Parts) -> Result<DeclarationOptions, AppError> {
+        let p = self.principal(req).await?;
+        wizard::options(&self.state, &p).await.map_err(app_err)
+    }
+
+    async fn declare(&self, req: &Parts, activity: String, irb: Option<String>, phi_level: String) -> Result<TermsView, AppError> {
+        let p = self.principal(req).await?;
+        wizard::declare(&self.state, &p, &activity, irb.as_deref(), &phi_level).await.map_err(app_err)
+    }
+
+    async fn current_terms(&self, req: &Parts) -> Result<TermsView, AppError> {
+        let p = self.principal(req).await?;
+        wizard::current_terms(&self.state, &p).await.map_err(app_err)
+    }
+
+    async fn accept_terms(&self, req: &Parts, terms_hash: String) -> Result<SessionView, AppError> {
+        let p = self.principal(req).await?;
+        wizard::accept(&self.state, &p, &terms_hash).await.map_err(app_err)
+    }
+
+    async fn studies(&self, req: &Parts) -> Result<Vec<StudyInfo>, AppError> {
+        self.principal(req).await?;
+        catalog::studies(&self.state.db).await.map_err(|e| app_err(e.into()))
+    }
+
+    async fn grid(&self, req: &Parts, g: GridRequest) -> Result<GridPage, AppError> {
+        let p = self.principal(req).await?;
+        let limit = g.limit.clamp(1, 1000);
+        let offset = g.offset.max(0);
+        let request = SelectRequest {
+            study: g.study,
+            dataset: g.dataset,
+            columns: None,
+            columns_param: "columns".into(),
+            filters: g
+                .filters
+                .into_iter()
+                .map(|f| RawFilter { param: format!("filter on {}", f.column), column: f.column, op: f.op, value: f.value })
+                .collect(),
+            sort: g.sort.into_iter().map(|s| RawSort { column: s.column, descending: s.descending }).collect(),
+            sort_param: "sort".into(),
+            offset,
+            max_rows: MaxRows::Limit(limit),
+        };
+        let r = gate::release(&self.state, &p, DataRequest::Select(request)).await.map_err(|e| app_err(e.into()))?;
+        Ok(GridPage {
+            columns: r.columns.iter().map(|c| ColumnView { name: c.name.clone(), data_type: c.data_type.as_str().into(), phi_level: c.phi }).collect(),
+            rows: r.rows.iter().map(|row| row.iter().map(|c| c.display()).collect()).collect(),
+            total: r.total,
+            offset,
+            limit,
+            hidden: r.hidden,
+            declared: r.declared,
+        })
+    }
+
+    async fn create_key(&self, req: &Parts) -> Result<NewKey, AppError> {
+        let p = self.principal(req).await?;
+        keys::issue(&self.state, &p).await.map_err(app_err)
+    }
+
+    async fn list_keys(&self, req: &Parts) -> Result<Vec<KeyInfo>, AppError> {
+        let p = self.principal(req).await?;
+        crate::auth::key::list(&self.state.db.pool, &p.session_hash).await.map_err(|e| app_err(e.into()))
+    }
+
+    async fn revoke_key(&self, req: &Parts, id: String) -> Result<(), AppError> {
+        let p = self.principal(req).await?;
+        keys::revoke_key(&self.state, &p, &id).await.map_err(app_err)
+    }
+
+    async fn site_settings(&self, req: &Parts) -> Result<SiteSettings, AppError> {
+        let p = self.principal(req).await?;
+        crate::api::wizard::require_admin(&p).map_err(app_err)?;
+        crate::settings::load(&self.state.db.pool).await.map_err(|e| app_err(e.into()))
+    }
+
+    async fn update_site_settings(&self, req: &Parts, patch: SiteSettingsPatch) -> Result<SiteSettings, AppError> {
+        let p = self.principal(req).await?;
+        admin::update_settings(&self.state, &p, &patch).await.map_err(app_err)
+    }
+}

@@ -1,0 +1,10 @@
+//! Integration tests: the server spawned on a random port with a fresh database.
+//! One binary (one link) for all of them.
+
+mod helpers;
+
+mod audit_trail;
+mod grid_and_phi;
+mod import;
+mod sessions;
+mod wizard;
