@@ -128,6 +128,17 @@ fn sqlite_url_for(file: &Path) -> String {
     format!("sqlite://{}", file.display())
 }
 
+/// The n-th (1-based) placeholder of a statement with many parameters. SQLite looks named
+/// parameters (`$n`) up by a linear scan, so thousands of them in one statement cost O(n²);
+/// anonymous `?` do not. PostgreSQL needs `$n`.
+pub fn placeholder(conn: &sqlx::AnyConnection, n: usize) -> String {
+    if conn.backend_name() == "SQLite" {
+        "?".to_string()
+    } else {
+        format!("${n}")
+    }
+}
+
 /// Default database: `./data/attest.db`.
 pub fn default_url() -> String {
     "sqlite://data/attest.db".to_string()

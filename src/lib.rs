@@ -6,6 +6,7 @@
 //! the writer), `labkey` (LabKey's HTTP API), `api` (the JSON API), `web` (what the Leptos
 //! pages call), `startup` (the router and its layers), `cli`.
 
+pub mod admin;
 pub mod api;
 pub mod audit;
 pub mod auth;

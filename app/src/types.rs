@@ -334,6 +334,97 @@ pub struct KeyInfo {
     pub revoked: bool,
 }
 
+/// A user as admins see it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UserAdminView {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub max_phi: PhiLevel,
+    pub disabled: bool,
+    /// YYYY-MM-DD: the last day the account may sign in.
+    pub expires_on: Option<String>,
+    pub locked_until: Option<String>,
+    pub last_login_at: Option<String>,
+    pub created_at: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct NewUserRequest {
+    pub email: String,
+    pub name: String,
+    pub role: Option<Role>,
+    pub max_phi: Option<PhiLevel>,
+    pub password: String,
+    #[serde(default)]
+    pub expires_on: Option<String>,
+}
+
+/// `PATCH /api/admin/users/{id}`: only the fields given change. `expires_on: ""` clears it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    pub name: Option<String>,
+    pub role: Option<Role>,
+    pub max_phi: Option<PhiLevel>,
+    pub disabled: Option<bool>,
+    pub expires_on: Option<String>,
+    /// A new password (a reset): ends the user's sessions.
+    pub password: Option<String>,
+    /// Lifts a sign-in lockout.
+    pub unlock: Option<bool>,
+}
+
+/// A live session as admins (and its own user) see it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// The SHA-256 of the session id (the id itself is never shown).
+    pub id: String,
+    pub user_id: i64,
+    pub user_email: String,
+    pub user_name: String,
+    pub acting_as: Option<String>,
+    pub started_at: String,
+    pub last_seen_at: String,
+    pub activity: Option<String>,
+    pub irb: Option<String>,
+    pub phi_level: Option<PhiLevel>,
+    pub declaration_accepted: bool,
+    pub keys: i64,
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// True for the session that is asking.
+    pub current: bool,
+}
+
+/// One paragraph of the terms of use, as edited by admins.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TermsParagraph {
+    pub ordinal: i64,
+    pub body: String,
+    /// Activity ids, or ["*"] for all.
+    pub activities: Vec<String>,
+    /// PHI level names, or ["*"] for all.
+    pub phi_levels: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TermsDocument {
+    pub version: i64,
+    pub published_at: Option<String>,
+    pub paragraphs: Vec<TermsParagraph>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IrbProtocol {
+    pub number: String,
+    pub title: String,
+    pub investigator: String,
+    /// YYYY-MM-DD: the last day of approval.
+    pub approval_end: String,
+}
+
 /// Site settings, as admins see and change them (rules: the server's settings module).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SiteSettings {

@@ -10,7 +10,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::error::{ApiError, ApiResult};
-use crate::auth::principal::{self, Principal};
+use crate::auth::principal;
 use crate::auth::signin;
 use crate::compliance::wizard;
 use crate::data::catalog;
@@ -77,12 +77,4 @@ pub async fn accept(State(state): State<AppState>, Auth(p): Auth, FormOrJson(b):
 /// Studies and their datasets (names and sizes only; no rows).
 pub async fn studies(State(state): State<AppState>, Auth(_p): Auth) -> ApiResult<Json<Vec<StudyInfo>>> {
     Ok(Json(catalog::studies(&state.db).await?))
-}
-
-pub fn require_admin(p: &Principal) -> ApiResult<()> {
-    if p.user.role == app::types::Role::Admin {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden("admin_only", "Only site administrators may do this."))
-    }
 }

@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::chain::{chain_hash, genesis_hash};
 use super::event::AuditEvent;
-use crate::db::Db;
+use crate::db::{placeholder, Db};
 
 /// Most events in one transaction.
 const MAX_BATCH: usize = 512;
@@ -105,7 +105,7 @@ async fn insert_participants(tx: &mut AnyConnection, seq: i64, participants: &[S
             if i > 0 {
                 sql.push_str(", ");
             }
-            sql.push_str(&format!("(${}, ${})", 2 * i + 1, 2 * i + 2));
+            sql.push_str(&format!("({}, {})", placeholder(tx, 2 * i + 1), placeholder(tx, 2 * i + 2)));
         }
         let mut q = sqlx::query(&sql);
         for p in chunk {

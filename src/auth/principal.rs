@@ -162,6 +162,50 @@ const U_AT: usize = 6;
 const A_AT: usize = U_AT + 11;
 const D_AT: usize = A_AT + 11;
 
+/// A session row as found, before any liveness check.
+struct Found {
+    principal: Principal,
+    ended: bool,
+    key_revoked: bool,
+}
+
+async fn load(state: &AppState, via_key: bool, lookup_hash: &str, meta: &RequestMeta) -> Result<Option<Found>, sqlx::Error> {
+    let Some(row) = sqlx::query(&select_principal(via_key)).bind(lookup_hash).fetch_optional(&state.db.pool).await? else {
+        return Ok(None);
+    };
+    let signed_in = users::from_row(&row, U_AT)?;
+    let acting = match row.try_get::<Option<i64>, _>(A_AT)? {
+        Some(_) => Some(users::from_row(&row, A_AT)?),
+        None => None,
+    };
+    let (user, impersonator) = match acting {
+        Some(a) => (a, Some(signed_in)),
+        None => (signed_in, None),
+    };
+    Ok(Some(Found {
+        ended: row.try_get::<Option<i64>, _>(3)?.is_some(),
+        key_revoked: row.try_get::<Option<i64>, _>(5)?.is_some(),
+        principal: Principal {
+            session_hash: row.try_get(0)?,
+            user,
+            impersonator,
+            declaration: declaration::from_row(&row, D_AT)?,
+            key_id: row.try_get(4)?,
+            session_created_at: row.try_get(1)?,
+            session_last_seen_at: row.try_get(2)?,
+            meta: meta.clone(),
+        },
+    }))
+}
+
+/// Re-reads a live session the caller already holds (after it changed it).
+pub async fn by_session_hash(state: &AppState, hash: &str, meta: RequestMeta) -> Result<Principal, AuthError> {
+    match load(state, false, hash, &meta).await? {
+        Some(f) if !f.ended => Ok(f.principal),
+        _ => Err(AuthError::SessionEnded),
+    }
+}
+
 /// Resolves a credential to its live session, or says why not. A timeout noticed here ends the
 /// session and is audited; a refused key is audited with a short hash prefix, never the key.
 pub async fn resolve(state: &AppState, cred: Credential, meta: RequestMeta) -> Result<Principal, AuthError> {
@@ -176,47 +220,19 @@ pub async fn resolve(state: &AppState, cred: Credential, meta: RequestMeta) -> R
             return Err(AuthError::KeyFormat(e));
         }
     }
-    let lookup_hash = sha256_hex(secret.expose_secret());
-    let row = sqlx::query(&select_principal(via_key)).bind(&lookup_hash).fetch_optional(&state.db.pool).await?;
-    let Some(row) = row else {
+    let Some(found) = load(state, via_key, &sha256_hex(secret.expose_secret()), &meta).await? else {
         if via_key {
             refuse_key(state, secret, "unknown", None, &meta, now).await?;
             return Err(AuthError::KeyRefused);
         }
         return Err(AuthError::SessionEnded);
     };
-    let session_hash: String = row.try_get(0)?;
-    let created_at: i64 = row.try_get(1)?;
-    let last_seen_at: i64 = row.try_get(2)?;
-    let ended_at: Option<i64> = row.try_get(3)?;
-    let key_id: Option<String> = row.try_get(4)?;
-    let key_revoked: Option<i64> = row.try_get(5)?;
-    let signed_in = users::from_row(&row, U_AT)?;
-    let acting = match row.try_get::<Option<i64>, _>(A_AT)? {
-        Some(_) => Some(users::from_row(&row, A_AT)?),
-        None => None,
-    };
-    let declaration = declaration::from_row(&row, D_AT)?;
-    let (user, impersonator) = match acting {
-        Some(a) => (a, Some(signed_in)),
-        None => (signed_in, None),
-    };
-    let principal = Principal {
-        session_hash: session_hash.clone(),
-        user,
-        impersonator,
-        declaration,
-        key_id: key_id.clone(),
-        session_created_at: created_at,
-        session_last_seen_at: last_seen_at,
-        meta: meta.clone(),
-    };
-
-    if key_revoked.is_some() {
+    let principal = found.principal;
+    if found.key_revoked {
         refuse_key(state, secret, "revoked", Some(&principal), &meta, now).await?;
         return Err(AuthError::KeyRefused);
     }
-    if ended_at.is_some() {
+    if found.ended {
         if via_key {
             refuse_key(state, secret, "session ended", Some(&principal), &meta, now).await?;
             return Err(AuthError::KeyRefused);
@@ -233,9 +249,9 @@ pub async fn resolve(state: &AppState, cred: Credential, meta: RequestMeta) -> R
         return Err(AuthError::SessionEnded);
     }
     if !via_key || settings.key_use_refreshes_idle {
-        session::touch(&state.db.pool, &session_hash, now).await?;
+        session::touch(&state.db.pool, &principal.session_hash, now).await?;
     }
-    if let Some(id) = &key_id {
+    if let Some(id) = &principal.key_id {
         key::mark_used(&state.db.pool, id, now).await?;
     }
     Ok(principal)

@@ -1,17 +1,9 @@
 //! The optional IRB protocol registry: when enabled, research activities need a registered
 //! protocol whose approval has not ended, at declaration and at every data access.
 
-use serde::{Deserialize, Serialize};
 use sqlx::{AnyConnection, Row};
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Protocol {
-    pub number: String,
-    pub title: String,
-    pub investigator: String,
-    /// YYYY-MM-DD: the last day of approval.
-    pub approval_end: String,
-}
+pub use app::types::IrbProtocol as Protocol;
 
 /// IRB numbers are free text typed by people: keep them short and printable, so they cannot
 /// smuggle line breaks or control characters into logs and exports.

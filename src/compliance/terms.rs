@@ -3,46 +3,37 @@
 //! declaration, numbered; what it accepts is the SHA-256 of that exact text.
 
 use app::types::{Activity, PhiLevel};
-use serde::{Deserialize, Serialize};
 use sqlx::{AnyConnection, Row};
 
 use crate::auth::token::sha256_hex;
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Paragraph {
-    pub ordinal: i64,
-    pub body: String,
-    /// Activity ids, or ["*"] for all.
-    pub activities: Vec<String>,
-    /// PHI level names, or ["*"] for all.
-    pub phi_levels: Vec<String>,
+pub use app::types::TermsParagraph as Paragraph;
+
+/// Whether a paragraph applies to a declaration.
+pub fn applies(p: &Paragraph, activity: Activity, phi: PhiLevel) -> bool {
+    let any = |l: &Vec<String>, v: &str| l.iter().any(|x| x == "*" || x == v);
+    any(&p.activities, activity.id()) && any(&p.phi_levels, phi.as_str())
 }
 
-impl Paragraph {
-    pub fn applies(&self, activity: Activity, phi: PhiLevel) -> bool {
-        let any = |l: &Vec<String>, v: &str| l.iter().any(|x| x == "*" || x == v);
-        any(&self.activities, activity.id()) && any(&self.phi_levels, phi.as_str())
+/// What is wrong with a paragraph an admin wrote, if anything.
+pub fn validate(p: &Paragraph) -> Result<(), String> {
+    if p.body.trim().is_empty() {
+        return Err(format!("paragraph {}: the text must not be empty", p.ordinal));
     }
-
-    pub fn validate(&self) -> Result<(), String> {
-        if self.body.trim().is_empty() {
-            return Err(format!("paragraph {}: the text must not be empty", self.ordinal));
-        }
-        if self.activities.is_empty() || self.phi_levels.is_empty() {
-            return Err(format!("paragraph {}: name at least one activity and one PHI level (or \"*\")", self.ordinal));
-        }
-        for a in &self.activities {
-            if a != "*" && Activity::parse(a).is_none() {
-                return Err(format!("paragraph {}: unknown activity '{a}'", self.ordinal));
-            }
-        }
-        for p in &self.phi_levels {
-            if p != "*" && PhiLevel::parse(p).is_none() {
-                return Err(format!("paragraph {}: unknown PHI level '{p}'", self.ordinal));
-            }
-        }
-        Ok(())
+    if p.activities.is_empty() || p.phi_levels.is_empty() {
+        return Err(format!("paragraph {}: name at least one activity and one PHI level (or \"*\")", p.ordinal));
     }
+    for a in &p.activities {
+        if a != "*" && Activity::parse(a).is_none() {
+            return Err(format!("paragraph {}: unknown activity '{a}'", p.ordinal));
+        }
+    }
+    for l in &p.phi_levels {
+        if l != "*" && PhiLevel::parse(l).is_none() {
+            return Err(format!("paragraph {}: unknown PHI level '{l}'", p.ordinal));
+        }
+    }
+    Ok(())
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -54,7 +45,7 @@ pub struct Assembled {
 }
 
 pub fn assemble(version: i64, all: &[Paragraph], activity: Activity, phi: PhiLevel) -> Assembled {
-    let mut chosen: Vec<&Paragraph> = all.iter().filter(|p| p.applies(activity, phi)).collect();
+    let mut chosen: Vec<&Paragraph> = all.iter().filter(|p| applies(p, activity, phi)).collect();
     chosen.sort_by_key(|p| p.ordinal);
     let paragraphs: Vec<String> = chosen.iter().map(|p| p.body.trim().to_string()).collect();
     let text = paragraphs.iter().enumerate().map(|(i, p)| format!("{}. {}", i + 1, p)).collect::<Vec<_>>().join("\n\n");
@@ -154,7 +145,7 @@ mod tests {
     fn assembly_picks_matching_paragraphs_in_order_and_numbers_them() {
         let all = default_paragraphs();
         for p in &all {
-            p.validate().unwrap();
+            validate(p).unwrap();
         }
         let a = assemble(1, &all, Activity::ResearchWaiver, PhiLevel::Limited);
         assert!(a.text.starts_with("1. I will use the data only for the activity"));

@@ -405,7 +405,7 @@ async fn insert_rows(tx: &mut AnyConnection, table: &str, plan: &FilePlan, rows:
             if i > 0 {
                 sql.push_str(", ");
             }
-            sql.push_str(&format!("${n}"));
+            sql.push_str(&crate::db::placeholder(tx, n));
         }
         sql.push(')');
     }

@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use secrecy::SecretString;
 
 use crate::api::error::ApiError;
-use crate::api::{admin, keys};
+use crate::api::keys;
 use crate::auth::principal::{self, AuthError, Principal};
 use crate::auth::signin;
 use crate::compliance::wizard;
@@ -137,12 +137,11 @@ impl Port for WebPort {
 
     async fn site_settings(&self, req: &Parts) -> Result<SiteSettings, AppError> {
         let p = self.principal(req).await?;
-        crate::api::wizard::require_admin(&p).map_err(app_err)?;
-        crate::settings::load(&self.state.db.pool).await.map_err(|e| app_err(e.into()))
+        crate::admin::settings::get(&self.state, &p).await.map_err(app_err)
     }
 
     async fn update_site_settings(&self, req: &Parts, patch: SiteSettingsPatch) -> Result<SiteSettings, AppError> {
         let p = self.principal(req).await?;
-        admin::update_settings(&self.state, &p, &patch).await.map_err(app_err)
+        crate::admin::settings::update(&self.state, &p, &patch).await.map_err(app_err)
     }
 }

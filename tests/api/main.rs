@@ -5,6 +5,8 @@ mod helpers;
 
 mod audit_trail;
 mod grid_and_phi;
+mod keys;
+mod labkey;
 mod import;
 mod sessions;
 mod wizard;

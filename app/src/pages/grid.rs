@@ -184,7 +184,7 @@ fn render(
                 <span class="count" id="row-count">{summary}</span>
                 <button type="button" id="prev-page" disabled=move || offset.get() == 0
                     on:click=move |_| offset.update(|o| *o = (*o - PAGE_SIZE).max(0))>"Previous"</button>
-                <button type="button" id="next-page" disabled=last >= total
+                <button type="button" id="next-page" disabled={last >= total}
                     on:click=move |_| offset.update(|o| *o += PAGE_SIZE)>"Next"</button>
             </div>
         </form>

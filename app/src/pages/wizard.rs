@@ -161,6 +161,7 @@ fn Wizard(start: Start) -> impl IntoView {
             busy.set(false);
             match result {
                 Ok(opts) => {
+                    session.refetch();
                     password.set(String::new());
                     options.set(Some(opts));
                     error.set(None);

@@ -1,0 +1,50 @@
+// Shared steps for the browser tests.
+const fs = require('fs');
+const path = require('path');
+const { expect } = require('@playwright/test');
+
+function users() {
+  return JSON.parse(fs.readFileSync(path.join(__dirname, '../../target/e2e/users.json'), 'utf8'));
+}
+
+async function hydrated(page) {
+  await page.waitForSelector('main[data-hydrated="true"]', { state: 'attached', timeout: 30_000 });
+}
+
+/** Completes the sign-in wizard with the keyboard alone. */
+async function signInByKeyboard(page, user, { irb = 'IRB-2026-001', phiSteps = 1 } = {}) {
+  await page.goto('/login');
+  await hydrated(page);
+  await expect(page.locator('#email')).toBeFocused();
+  await page.keyboard.type(user.email);
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(user.password);
+  await page.keyboard.press('Enter');
+  // step 2: activity. Focus is on the first radio; two arrows select Research Operations.
+  await expect(page.getByText('Choose the activity you are signing in for')).toBeVisible();
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('ArrowDown');
+  await expect(page.locator('input[value="research-operations"]')).toBeChecked();
+  await page.keyboard.press('Tab');
+  await expect(page.locator('#irb')).toBeFocused();
+  await page.keyboard.type(irb);
+  await page.keyboard.press('Enter');
+  // step 3: PHI level. ArrowDown from Not PHI selects Limited PHI.
+  await expect(page.getByText('Choose the PHI level you need')).toBeVisible();
+  for (let i = 0; i < phiSteps; i++) await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('Tab'); // Back
+  await page.keyboard.press('Tab'); // Next
+  await expect(page.locator('#next-phi')).toBeFocused();
+  await page.keyboard.press('Enter');
+  // step 4: terms
+  await expect(page.getByRole('heading', { name: 'Terms of use' })).toBeVisible();
+  await expect(page.locator('#agree')).toBeFocused();
+  await page.keyboard.press('Space');
+  await page.keyboard.press('Tab'); // Back
+  await page.keyboard.press('Tab'); // OK
+  await expect(page.locator('#accept-terms')).toBeFocused();
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('heading', { name: 'Studies' })).toBeVisible();
+}
+
+module.exports = { users, hydrated, signInByKeyboard };
