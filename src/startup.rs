@@ -70,6 +70,7 @@ impl Application {
         let listener = tokio::net::TcpListener::bind(&opts.addr).await?;
         let addr = listener.local_addr()?;
         let router = router(state.clone(), &opts.site_root, addr);
+        crate::audit::schedule::start(state.clone());
         Ok(Application { listener, router, addr, state })
     }
 

@@ -425,6 +425,141 @@ pub struct IrbProtocol {
     pub approval_end: String,
 }
 
+/// Filters of the audit review (all optional; empty strings are ignored).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AuditFilter {
+    /// From this time (RFC 3339 or YYYY-MM-DD, UTC), inclusive.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Up to this time (RFC 3339, or YYYY-MM-DD meaning the end of that day), inclusive.
+    #[serde(default)]
+    pub to: Option<String>,
+    /// A user's e-mail (the acting or the impersonating user).
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub event_type: Option<String>,
+    #[serde(default)]
+    pub dataset: Option<String>,
+    #[serde(default)]
+    pub participant: Option<String>,
+    #[serde(default)]
+    pub irb: Option<String>,
+}
+
+/// One audit event, in full.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub seq: i64,
+    pub at: String,
+    pub event_type: String,
+    pub outcome: String,
+    pub user_id: Option<i64>,
+    pub user_email: Option<String>,
+    pub impersonator_email: Option<String>,
+    pub session_hash: Option<String>,
+    pub declaration_id: Option<i64>,
+    pub activity: Option<String>,
+    pub irb: Option<String>,
+    pub phi_level: Option<String>,
+    pub key_id: Option<String>,
+    pub study: Option<String>,
+    pub dataset: Option<String>,
+    pub columns: Option<Vec<String>>,
+    pub phi_columns: Option<Vec<String>>,
+    pub filter: Option<String>,
+    pub sort: Option<String>,
+    pub sql: Option<String>,
+    pub row_count: Option<i64>,
+    pub participants: Option<Vec<String>>,
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// Event-specific details, as JSON text.
+    pub detail: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditPage {
+    /// Newest first.
+    pub events: Vec<AuditRecord>,
+    /// Pass as `before` to get the next (older) page; None at the end.
+    pub next_before: Option<i64>,
+}
+
+/// One access to a participant's data (accounting of disclosures).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Disclosure {
+    pub seq: i64,
+    pub at: String,
+    pub user_email: Option<String>,
+    pub impersonator_email: Option<String>,
+    pub activity: Option<String>,
+    pub irb: Option<String>,
+    pub phi_level: Option<String>,
+    pub study: Option<String>,
+    pub dataset: Option<String>,
+    pub columns: Option<Vec<String>>,
+    pub phi_columns: Option<Vec<String>>,
+    pub key_id: Option<String>,
+    pub declaration_id: Option<i64>,
+    pub via: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeclarationRecord {
+    pub id: i64,
+    pub session_hash: String,
+    pub activity: String,
+    pub irb: Option<String>,
+    pub phi_level: String,
+    pub terms_hash: String,
+    pub created_at: String,
+    pub accepted_at: Option<String>,
+    pub impersonator_email: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    pub session_hash: String,
+    pub started_at: String,
+    pub last_seen_at: String,
+    pub ended_at: Option<String>,
+    pub end_reason: Option<String>,
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KeyRecord {
+    pub id: String,
+    pub session_hash: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+/// "What did this user do and see": sessions, declarations, keys and data read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UserActivity {
+    pub user: UserView,
+    pub sessions: Vec<SessionRecord>,
+    pub declarations: Vec<DeclarationRecord>,
+    pub keys: Vec<KeyRecord>,
+    /// Data accesses, newest first (at most 1,000; the full list is in the export).
+    pub reads: Vec<AuditRecord>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VerifyResult {
+    pub ok: bool,
+    pub events: i64,
+    pub head: String,
+    pub first_bad_seq: Option<i64>,
+    pub message: String,
+}
+
 /// Site settings, as admins see and change them (rules: the server's settings module).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SiteSettings {

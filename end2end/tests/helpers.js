@@ -31,6 +31,7 @@ async function signInByKeyboard(page, user, { irb = 'IRB-2026-001', phiSteps = 1
   await page.keyboard.press('Enter');
   // step 3: PHI level. ArrowDown from Not PHI selects Limited PHI.
   await expect(page.getByText('Choose the PHI level you need')).toBeVisible();
+  if (phiSteps === 0) await page.keyboard.press('Space');
   for (let i = 0; i < phiSteps; i++) await page.keyboard.press('ArrowDown');
   await page.keyboard.press('Tab'); // Back
   await page.keyboard.press('Tab'); // Next

@@ -1,8 +1,10 @@
-//! The JSON API under /api: the wizard (sign-in, declaration, terms), session keys, and the
+//! The JSON API under /api: the wizard (sign-in, declaration, terms), session keys, the audit
+//! review, and the
 //! admin and account endpoints. Documented in docs/http-api.md. Bodies may be JSON or form-encoded.
 
 pub mod account;
 pub mod admin;
+pub mod audit;
 pub mod error;
 pub mod keys;
 pub mod wizard;
@@ -27,6 +29,12 @@ pub fn router() -> Router<AppState> {
         .route("/api/account/sessions", get(account::sessions))
         .route("/api/account/sessions/{id}", delete(account::end_session))
         .route("/api/account/password", post(account::change_password))
+        .route("/api/audit/events", get(audit::events))
+        .route("/api/audit/events/{seq}", get(audit::event))
+        .route("/api/audit/disclosures", get(audit::disclosures))
+        .route("/api/audit/users/{id}", get(audit::user_activity))
+        .route("/api/audit/export", get(audit::export_log))
+        .route("/api/audit/verify", post(audit::verify_log))
         .route("/api/admin/settings", get(admin::get_settings).put(admin::put_settings))
         .route("/api/admin/users", get(admin::list_users).post(admin::create_user))
         .route("/api/admin/users/{id}", patch(admin::patch_user))

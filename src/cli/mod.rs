@@ -1,6 +1,7 @@
 //! The command line: `attest serve | user add | import | audit ...`. Stable: tests and scripts
 //! use it.
 
+pub mod audit;
 pub mod demo;
 pub mod import;
 pub mod user;
@@ -55,6 +56,11 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Verify, checkpoint and export the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Load every CSV in DIR as one dataset per file into a study (replacing it atomically).
     Import {
         dir: std::path::PathBuf,
@@ -62,6 +68,56 @@ pub enum Command {
         study: String,
         #[arg(long)]
         phi_map: std::path::PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the hash chain and check checkpoints; exit status 0 only for a clean log.
+    Verify {
+        /// A checkpoint the log must extend (repeatable). Those in DATA_DIR/checkpoints are checked too.
+        #[arg(long = "checkpoint")]
+        checkpoints: Vec<std::path::PathBuf>,
+        /// Verify an exported JSON Lines file instead of the database.
+        #[arg(long)]
+        jsonl: Option<std::path::PathBuf>,
+        /// The Ed25519 public key (hex) checkpoints must be signed with (default: the data directory's key).
+        #[arg(long)]
+        public_key: Option<String>,
+        /// Do not check the checkpoints in DATA_DIR/checkpoints.
+        #[arg(long)]
+        no_local_checkpoints: bool,
+        #[arg(long, default_value = "data", env = "ATTEST_DATA_DIR")]
+        data_dir: std::path::PathBuf,
+    },
+    /// Print a signed checkpoint of the log as it is now (size, head hash, time).
+    Checkpoint {
+        /// Also write it to DATA_DIR/checkpoints.
+        #[arg(long)]
+        write: bool,
+        #[arg(long, default_value = "data", env = "ATTEST_DATA_DIR")]
+        data_dir: std::path::PathBuf,
+    },
+    /// Export the log (oldest first) as CSV or JSON Lines, streamed.
+    Export {
+        #[arg(long, default_value = "csv")]
+        format: String,
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long)]
+        event_type: Option<String>,
+        #[arg(long)]
+        dataset: Option<String>,
+        #[arg(long)]
+        participant: Option<String>,
+        #[arg(long)]
+        irb: Option<String>,
     },
 }
 
@@ -144,6 +200,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         }
         Command::User { command: UserCommand::Add { email, name, role, max_phi, password_stdin: _ } } => {
             user::add(&url, &email, &name, role.into(), max_phi.into()).await?;
+        }
+        Command::Audit { command } => {
+            return match command {
+                AuditCommand::Verify { checkpoints, jsonl, public_key, no_local_checkpoints, data_dir } => {
+                    audit::verify_cmd(&url, audit::VerifyArgs { checkpoints, data_dir, public_key, no_local_checkpoints, jsonl }).await
+                }
+                AuditCommand::Checkpoint { write, data_dir } => audit::checkpoint_cmd(&url, &data_dir, write).await,
+                AuditCommand::Export { format, output, from, to, user, event_type, dataset, participant, irb } => {
+                    let filter = app::types::AuditFilter { from, to, user, event_type, dataset, participant, irb };
+                    audit::export_cmd(&url, &format, filter, output).await
+                }
+            };
         }
         Command::Import { dir, study, phi_map } => {
             return import::run(&url, &dir, &study, &phi_map).await;

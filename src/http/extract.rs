@@ -7,6 +7,7 @@ use axum::http::{header, StatusCode};
 use serde::de::DeserializeOwned;
 
 use crate::api::error::ApiError;
+use crate::audit::EventType;
 use crate::auth::principal::{self, AuthError, Principal, RequestMeta};
 use crate::state::AppState;
 
@@ -39,7 +40,13 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        Ok(Auth(principal_of(parts, state).await?))
+        let p = principal_of(parts, state).await?;
+        // The JSON API reads no study data: a key used here is recorded as key use.
+        if p.key_id.is_some() {
+            let e = p.event(EventType::KeyUsed, state.now()).detail(serde_json::json!({ "method": parts.method.as_str(), "path": parts.uri.path() }));
+            state.audit.record(e).await?;
+        }
+        Ok(Auth(p))
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod audit_evidence;
 mod audit_trail;
 mod grid_and_phi;
 mod keys;
