@@ -120,6 +120,7 @@ pub fn router(state: AppState, site_root: &str, addr: SocketAddr) -> Router {
     Router::new()
         .merge(api)
         .merge(pages)
+        .layer(axum::middleware::from_fn(guard::json_errors))
         .layer(DefaultBodyLimit::max(1024 * 1024))
         .layer(RequestBodyLimitLayer::new(2 * 1024 * 1024))
         .layer(axum::middleware::from_fn(guard::refuse_cross_site_writes))

@@ -50,6 +50,9 @@ pub async fn start(state: &AppState, p: &Principal, target_id: i64) -> ApiResult
 }
 
 pub async fn stop(state: &AppState, p: &Principal) -> ApiResult<()> {
+    if p.key_id.is_some() {
+        return Err(ApiError::forbidden("browser_only", "Impersonation stops in the browser session, not with a session key."));
+    }
     let Some(admin) = &p.impersonator else {
         return Err(ApiError::bad_request("not_impersonating", "You are not impersonating anyone."));
     };

@@ -93,6 +93,9 @@ pub async fn end_one(state: &AppState, p: &Principal, id_hash: &str, as_admin: b
 /// "End all sessions of this user".
 pub async fn end_all_of_user(state: &AppState, p: &Principal, user_id: i64) -> ApiResult<usize> {
     require_admin(p)?;
+    if crate::users::by_id(&state.db.pool, user_id).await?.is_none() {
+        return Err(ApiError::not_found("no_such_user", "No user with this id."));
+    }
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
     let ended = session::end_all_of_user(&mut tx, user_id, EndReason::EndedByAdmin, now).await?;

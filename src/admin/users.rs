@@ -49,9 +49,9 @@ pub async fn list(state: &AppState, p: &Principal, search: Option<&str>) -> ApiR
     Ok(users::list(&state.db, search).await?.iter().map(view).collect())
 }
 
-async fn hash_with_policy(state: &AppState, password: &str, email: &str, name: &str) -> ApiResult<String> {
+async fn hash_with_policy(state: &AppState, password: &str, email: &str, name: &str, field: &str) -> ApiResult<String> {
     let s = settings::load(&state.db.pool).await?;
-    check_policy(password, &s, email, name).map_err(|e| field_error("weak_password", e.to_string(), fields::PASSWORD))?;
+    check_policy(password, &s, email, name).map_err(|e| field_error("weak_password", e.to_string(), field))?;
     Ok(state.hasher.hash(&SecretString::from(password.to_string())).await?)
 }
 
@@ -62,7 +62,7 @@ pub async fn create(state: &AppState, p: &Principal, req: &NewUserRequest) -> Ap
         return Err(field_error("invalid_name", "Enter the user's name.", "name"));
     }
     let expires_on = parse_expiry(req.expires_on.as_deref().unwrap_or(""))?;
-    let hash = hash_with_policy(state, &req.password, &email, &req.name).await?;
+    let hash = hash_with_policy(state, &req.password, &email, &req.name, fields::PASSWORD).await?;
     let role = req.role.unwrap_or(Role::Researcher);
     let max_phi = req.max_phi.unwrap_or(PhiLevel::NotPhi);
     let now = state.now();
@@ -97,7 +97,7 @@ pub async fn update(state: &AppState, p: &Principal, id: i64, patch: &UserPatch)
         return Err(field_error("self_lockout", "You cannot remove your own administrator role.", "role"));
     }
     let new_hash = match &patch.password {
-        Some(pw) => Some(hash_with_policy(state, pw, &before.email, &before.name).await?),
+        Some(pw) => Some(hash_with_policy(state, pw, &before.email, &before.name, fields::PASSWORD).await?),
         None => None,
     };
     let expires_on = match &patch.expires_on {
@@ -169,7 +169,7 @@ pub async fn change_own_password(state: &AppState, p: &Principal, current: &Secr
     if !state.hasher.verify(current, Some(me.password_hash().to_string())).await? {
         return Err(field_error("wrong_password", "The current password is not correct.", "current_password"));
     }
-    let hash = hash_with_policy(state, new.expose_secret(), &me.email, &me.name).await?;
+    let hash = hash_with_policy(state, new.expose_secret(), &me.email, &me.name, "new_password").await?;
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
     sqlx::query("UPDATE users SET password_hash = $1, password_changed_at = $2 WHERE id = $3").bind(&hash).bind(now).bind(me.id).execute(&mut *tx).await?;

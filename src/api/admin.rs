@@ -60,7 +60,7 @@ pub struct Publish {
     pub paragraphs: Vec<TermsParagraph>,
 }
 
-pub async fn publish_terms(State(state): State<AppState>, Auth(p): Auth, Json(body): Json<Publish>) -> ApiResult<(StatusCode, Json<TermsDocument>)> {
+pub async fn publish_terms(State(state): State<AppState>, Auth(p): Auth, FormOrJson(body): FormOrJson<Publish>) -> ApiResult<(StatusCode, Json<TermsDocument>)> {
     Ok((StatusCode::CREATED, Json(admin::terms::publish(&state, &p, &body.paragraphs).await?)))
 }
 

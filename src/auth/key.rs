@@ -66,7 +66,7 @@ pub fn refused_fingerprint(text: &str) -> String {
 /// keys never travel in URLs, where proxies and browser history keep them.
 pub fn is_key_like_param(name: &str, value: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    matches!(n.as_str(), "apikey" | "api_key" | "api-key" | "session_key" | "sessionkey" | "key" | "token" | "access_token" | "labkeytransformsessionid")
+    matches!(n.as_str(), "apikey" | "api_key" | "api-key" | "session_key" | "sessionkey" | "access_token" | "labkeytransformsessionid")
         || value.starts_with(PREFIX)
 }
 

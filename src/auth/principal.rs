@@ -77,12 +77,16 @@ pub fn credential(headers: &HeaderMap) -> Result<Option<Credential>, AuthError> 
                 _ => Err(AuthError::BasicNotApiKey),
             };
         }
-        if scheme.eq_ignore_ascii_case("bearer") {
-            return Ok(Some(Credential::Key(SecretString::from(rest.trim().to_string()))));
-        }
     }
     if let Some(k) = headers.get("apikey").and_then(|v| v.to_str().ok()) {
         return Ok(Some(Credential::Key(SecretString::from(k.trim().to_string()))));
+    }
+    if let Some(auth) = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        if let Some((scheme, rest)) = auth.split_once(' ') {
+            if scheme.eq_ignore_ascii_case("bearer") {
+                return Ok(Some(Credential::Key(SecretString::from(rest.trim().to_string()))));
+            }
+        }
     }
     Ok(session_cookie(headers).map(Credential::Cookie))
 }
@@ -261,7 +265,7 @@ pub async fn resolve(state: &AppState, cred: Credential, meta: RequestMeta) -> R
 fn alive(p: &Principal, settings: &Settings, now: i64) -> Result<(), EndReason> {
     let today = date_of_ms(now);
     let signed_in = p.signed_in_user();
-    if signed_in.disabled || signed_in.is_expired(&today) || p.user.disabled {
+    if signed_in.disabled || signed_in.is_expired(&today) || p.user.disabled || p.user.is_expired(&today) {
         return Err(EndReason::AccountDisabled);
     }
     session::check_timeouts(p.session_created_at, p.session_last_seen_at, settings, now)

@@ -142,6 +142,10 @@ pub async fn sign_in(state: &AppState, email: &str, password: &SecretString, met
 
 /// Ends the principal's session (sign-out) and records it.
 pub async fn sign_out(state: &AppState, p: &Principal) -> ApiResult<()> {
+    if p.key_id.is_some() {
+        // A key has no authority of its own: it cannot end the session it belongs to.
+        return Err(ApiError::forbidden("browser_only", "Sign out in the browser. To stop a key, revoke it there."));
+    }
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
     if session::end(&mut tx, &p.session_hash, EndReason::SignOut, now).await? {

@@ -22,6 +22,8 @@ pub enum Missing {
     TermsChanged,
     /// The IRB registry does not cover the declared protocol (unregistered or expired).
     Irb(String),
+    /// The declared PHI level is above the user's maximum (lowered since the declaration).
+    AboveMaximum,
 }
 
 impl Missing {
@@ -31,13 +33,14 @@ impl Missing {
             Missing::Terms => "terms_not_accepted",
             Missing::TermsChanged => "terms_reacceptance_required",
             Missing::Irb(_) => "irb_not_valid",
+            Missing::AboveMaximum => "declaration_above_maximum",
         }
     }
 
     /// The wizard step that fixes it.
     pub fn step(&self) -> &'static str {
         match self {
-            Missing::Declaration | Missing::Irb(_) => "declaration",
+            Missing::Declaration | Missing::Irb(_) | Missing::AboveMaximum => "declaration",
             Missing::Terms | Missing::TermsChanged => "terms",
         }
     }
@@ -52,6 +55,9 @@ impl Missing {
                 "The terms of use have changed since you accepted them: sign in to the browser and accept the new terms; your session keys work again once you have.".into()
             }
             Missing::Irb(why) => format!("No data under this declaration: {why}. Declare again with a registered, approved IRB protocol."),
+            Missing::AboveMaximum => {
+                "Your account's maximum PHI level was lowered below the level this session declared: declare again.".into()
+            }
         }
     }
 }
@@ -59,6 +65,9 @@ impl Missing {
 /// Whether the principal's declaration is complete and current at `now`.
 pub async fn readiness(state: &AppState, p: &Principal, settings: &Settings, now: i64) -> Result<Option<Missing>, sqlx::Error> {
     let Some(d) = &p.declaration else { return Ok(Some(Missing::Declaration)) };
+    if d.phi_level > p.user.max_phi {
+        return Ok(Some(Missing::AboveMaximum));
+    }
     if d.accepted_at.is_none() {
         return Ok(Some(Missing::Terms));
     }

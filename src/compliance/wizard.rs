@@ -84,9 +84,7 @@ pub async fn accept(state: &AppState, p: &Principal, terms_hash: &str) -> ApiRes
         return Err(ApiError::forbidden("browser_only", "Terms are accepted in the signed-in browser session, not with a session key."));
     }
     let now = state.now();
-    let d = p.declaration.as_ref().ok_or_else(|| {
-        ApiError::field(StatusCode::CONFLICT, AppError::new("declaration_required", "Declare your activity and PHI level first.").with_field(fields::ACTIVITY))
-    })?;
+    let d = p.declaration.as_ref().ok_or_else(|| ApiError::new(StatusCode::CONFLICT, "declaration_required", "Declare your activity and PHI level first."))?;
     let mut tx = state.db.begin_write().await?;
     let current = terms::assemble_current(&mut tx, d.activity, d.phi_level).await?;
     if terms_hash.trim() != current.hash {

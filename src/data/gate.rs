@@ -56,10 +56,10 @@ pub enum GateError {
     NoDataset { study: String, dataset: String },
     #[error("{param}: {message}")]
     BadParameter { param: String, message: String },
-    #[error("{} {} {}: {} requires {}, and this session declared {}. Sign in again and declare {} to use {}.",
+    #[error("{} {} {}: {} {} {}, and this session declared {}. Sign in again and declare {} to use {}.",
         if columns.len() == 1 { "column" } else { "columns" }, columns.join(", "), usage,
-        if columns.len() == 1 { "it" } else { "they" }, required.label(), declared.label(), required.as_str(),
-        if columns.len() == 1 { "it" } else { "them" })]
+        if columns.len() == 1 { "it" } else { "they" }, if columns.len() == 1 { "requires" } else { "require" },
+        required.label(), declared.label(), required.as_str(), if columns.len() == 1 { "it" } else { "them" })]
     PhiAboveDeclared { columns: Vec<String>, required: PhiLevel, declared: PhiLevel, usage: String },
     #[error("{0}")]
     Query(String),
@@ -160,7 +160,7 @@ async fn select_rows(state: &AppState, p: &Principal, req: &SelectRequest, decla
         MaxRows::Limit(n) => n,
         MaxRows::All if total - req.offset > MAX_ROWS => {
             return Err(GateError::BadParameter {
-                param: "maxRows".into(),
+                param: req.max_rows_param.clone(),
                 message: format!("{total} rows match, more than the {MAX_ROWS} one response may hold; page with maxRows and offset"),
             })
         }

@@ -50,6 +50,8 @@ pub struct SelectRequest {
     pub sort_param: String,
     pub offset: i64,
     pub max_rows: MaxRows,
+    /// How the caller named the row limit, for error messages.
+    pub max_rows_param: String,
 }
 
 /// A request checked against one dataset and one declared PHI level.
@@ -259,6 +261,7 @@ mod tests {
             sort_param: "query.sort".into(),
             offset: 0,
             max_rows: MaxRows::Limit(100),
+            max_rows_param: "query.maxRows".into(),
         }
     }
 

@@ -37,8 +37,11 @@ fn url_pairs(q: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Whether the request authenticates with a session key (which a browser never sends by
+/// itself), in which case the cookie is not what authenticates it.
 fn carries_key(req: &Request) -> bool {
-    req.headers().contains_key("apikey") || req.headers().contains_key(header::AUTHORIZATION)
+    let auth_scheme = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.split_once(' ')).map(|(s, _)| s.to_ascii_lowercase());
+    req.headers().contains_key("apikey") || matches!(auth_scheme.as_deref(), Some("basic" | "bearer"))
 }
 
 /// Whether the browser says this request comes from another site.
@@ -99,4 +102,35 @@ pub fn page_csp(nonce: &str) -> String {
 
 pub async fn not_found() -> Response {
     (StatusCode::NOT_FOUND, axum::Json(app::types::AppError::new("not_found", "No such endpoint."))).into_response()
+}
+
+/// Everything under /api answers errors as `{"error", "message"}` JSON, including the
+/// framework's own rejections (a malformed path id, a wrong method, a body that is not JSON).
+pub async fn json_errors(req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let res = next.run(req).await;
+    let status = res.status();
+    let is_json = res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|c| c.starts_with("application/json"));
+    if !api || !(status.is_client_error() || status.is_server_error()) || is_json {
+        return res;
+    }
+    let (parts, body) = res.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024).await.map(|b| String::from_utf8_lossy(&b).to_string()).unwrap_or_default();
+    let code = match status {
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
+        s if s.is_server_error() => "internal",
+        _ => "bad_request",
+    };
+    let message = match text.lines().next().map(str::trim).filter(|l| !l.is_empty()) {
+        Some(line) if !status.is_server_error() => line.chars().take(200).collect(),
+        _ => status.canonical_reason().unwrap_or("error").to_string(),
+    };
+    let mut out = (status, axum::Json(app::types::AppError::new(code, message))).into_response();
+    for (k, v) in parts.headers.iter().filter(|(k, _)| *k != header::CONTENT_TYPE && *k != header::CONTENT_LENGTH) {
+        out.headers_mut().insert(k.clone(), v.clone());
+    }
+    out
 }

@@ -52,7 +52,7 @@ impl IntoResponse for LabKeyError {
         let body = serde_json::json!({ "exception": self.message, "exceptionClass": self.class, "success": false, "errors": errors });
         let mut r = (self.status, Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
-            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"attest\""));
+            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"attest\", charset=\"UTF-8\""));
         }
         r
     }

@@ -68,7 +68,7 @@ async fn handle(state: &AppState, lk: LabKeyPath, req: Request) -> Result<Respon
         ("query", action @ ("selectrows" | "getquery" | "getschemas" | "getqueries")) => {
             let c = cred.ok_or_else(|| LabKeyError::unauthorized("Sign in first: send a session key in the 'apikey' header."))?;
             let p = principal::resolve(state, c, meta).await?;
-            if via_cookie && parts.method == Method::POST {
+            if via_cookie && !matches!(parts.method, Method::GET | Method::HEAD) {
                 check_double_submit(&parts.headers)?;
             }
             match action {
@@ -177,7 +177,9 @@ async fn get_queries(state: &AppState, p: &Principal, lk: &LabKeyPath, params: &
     check_schema(params)?;
     let with_columns = params.bool("includeColumns").unwrap_or(true);
     // Columns above the declared level are not listed (no declaration: not-phi only).
-    let level = p.declaration.as_ref().filter(|d| d.accepted_at.is_some()).map(|d| d.phi_level).unwrap_or(app::types::PhiLevel::NotPhi);
+    let s = crate::settings::load(&state.db.pool).await?;
+    let ready = crate::compliance::readiness(state, p, &s, state.now()).await?.is_none();
+    let level = p.declaration.as_ref().filter(|_| ready).map(|d| d.phi_level).unwrap_or(app::types::PhiLevel::NotPhi);
     let queries: Vec<_> = catalog::datasets_of(&state.db, &study)
         .await?
         .iter()
@@ -188,7 +190,7 @@ async fn get_queries(state: &AppState, p: &Principal, lk: &LabKeyPath, params: &
                     .columns
                     .iter()
                     .filter(|c| c.phi <= level)
-                    .map(|c| json!({ "name": c.name, "caption": c.name, "type": c.data_type.as_str(), "isKeyField": d.participant_column.as_deref() == Some(c.name.as_str()) }))
+                    .map(|c| json!({ "name": c.name, "caption": c.name, "type": response::json_type(c.data_type), "isKeyField": d.participant_column.as_deref() == Some(c.name.as_str()) }))
                     .collect();
             }
             q
@@ -237,7 +239,7 @@ pub fn select_request(study: &str, params: &Params) -> Result<SelectRequest, Lab
     };
     let offset = params.int("query.offset")?.unwrap_or(0);
     if !(0..=1_000_000_000).contains(&offset) {
-        return Err(LabKeyError::bad_request("query.offset: must be zero or more", Some("query.offset")));
+        return Err(LabKeyError::bad_request("query.offset: must be between 0 and 1000000000", Some("query.offset")));
     }
     let mut filters = Vec::new();
     for (k, v) in &params.0 {
@@ -261,6 +263,7 @@ pub fn select_request(study: &str, params: &Params) -> Result<SelectRequest, Lab
         sort_param: "query.sort".into(),
         offset,
         max_rows,
+        max_rows_param: "query.maxRows".into(),
     })
 }
 

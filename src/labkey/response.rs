@@ -24,7 +24,7 @@ impl Format {
     }
 }
 
-fn json_type(dt: DataType) -> &'static str {
+pub fn json_type(dt: DataType) -> &'static str {
     match dt {
         DataType::Integer => "int",
         DataType::Decimal => "float",

@@ -107,6 +107,7 @@ impl Port for WebPort {
             sort_param: "sort".into(),
             offset,
             max_rows: MaxRows::Limit(limit),
+            max_rows_param: "limit".into(),
         };
         let r = gate::release(&self.state, &p, DataRequest::Select(request)).await.map_err(|e| app_err(e.into()))?;
         Ok(GridPage {

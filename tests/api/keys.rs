@@ -361,3 +361,16 @@ async fn a_mistyped_key_is_refused_before_any_lookup() {
     let refused = app.events_of("key_refused").await.pop().unwrap();
     assert_eq!(refused["detail"]["reason"], "malformed");
 }
+
+#[tokio::test]
+async fn a_key_cannot_sign_its_session_out() {
+    let app = app_with_keys().await;
+    let (b, key, _) = live_key(&app, "nologout@example.org").await;
+    let (s, e) = Browser::with_key(&app, &key).post("/api/logout", json!({})).await;
+    assert_eq!((s, e["error"].as_str()), (StatusCode::FORBIDDEN, Some("browser_only")));
+    assert_eq!(b.get("/api/session").await.0, StatusCode::OK);
+    assert_eq!(key_status(&app, &key).await, StatusCode::OK);
+    // and its use on the JSON API is recorded as key use
+    let used = app.events_of("key_used").await;
+    assert!(used.iter().any(|e| e["detail"]["path"] == "/api/logout"));
+}

@@ -98,3 +98,42 @@ async fn requests_without_a_session_get_401_in_the_api_shape() {
     let (s, _) = b.post("/api/declaration", json!({ "activity": "qi", "phi_level": "not-phi" })).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn the_api_answers_every_error_as_json() {
+    let app = TestApp::spawn().await;
+    let pw = app.user("json@example.org", Role::Admin, PhiLevel::NotPhi).await;
+    let mut b = Browser::new(&app);
+    b.login("json@example.org", &pw).await;
+    for (method, path, status) in [
+        (reqwest::Method::DELETE, "/api/session", StatusCode::METHOD_NOT_ALLOWED),
+        (reqwest::Method::PATCH, "/api/admin/users/not-a-number", StatusCode::BAD_REQUEST),
+        (reqwest::Method::GET, "/api/nothing-here", StatusCode::NOT_FOUND),
+    ] {
+        let res = b.raw(method, path, Some(json!({}))).await;
+        assert_eq!(res.status(), status, "{path}");
+        assert!(res.headers()["content-type"].to_str().unwrap().starts_with("application/json"), "{path}");
+        let v: serde_json::Value = res.json().await.unwrap();
+        assert!(v["error"].is_string() && v["message"].is_string(), "{path}: {v}");
+    }
+}
+
+#[tokio::test]
+async fn lowering_a_users_maximum_phi_level_stops_a_higher_declaration_at_once() {
+    let app = TestApp::spawn().await;
+    app.import_synthea().await;
+    let b = Browser::ready(&app, "lowered@example.org", PhiLevel::Full, PhiLevel::Full).await;
+    assert_eq!(b.grid("synthea", "patients", json!({})).await.0, StatusCode::OK);
+    let admin_pw = app.user("lowerer@example.org", Role::Admin, PhiLevel::NotPhi).await;
+    let mut admin = Browser::new(&app);
+    admin.login("lowerer@example.org", &admin_pw).await;
+    let (_, users) = admin.get("/api/admin/users?search=lowered@").await;
+    let id = users[0]["id"].as_i64().unwrap();
+    let (s, _) = admin.send(reqwest::Method::PATCH, &format!("/api/admin/users/{id}"), Some(json!({ "max_phi": "limited" }))).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, e) = b.grid("synthea", "patients", json!({})).await;
+    assert_eq!((s, e["error"].as_str()), (StatusCode::FORBIDDEN, Some("declaration_above_maximum")));
+    // declaring again within the new maximum works
+    b.declare("research-operations", Some("IRB-2026-001"), "limited").await;
+    assert_eq!(b.grid("synthea", "patients", json!({})).await.0, StatusCode::OK);
+}
