@@ -75,6 +75,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=pages::studies::StudiesPage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=pages::wizard::WizardPage ssr=SsrMode::Async/>
                     <Route path=path!("/studies/:study") view=pages::studies::DatasetsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/studies/:study/sql") view=pages::sql::SqlPage ssr=SsrMode::Async/>
                     <Route path=path!("/studies/:study/:dataset") view=pages::grid::GridPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/settings") view=pages::settings::SettingsPage ssr=SsrMode::Async/>
                 </Routes>

@@ -26,6 +26,7 @@ pub trait Port: Send + Sync + 'static {
     async fn accept_terms(&self, req: &Parts, terms_hash: String) -> Result<SessionView, AppError>;
     async fn studies(&self, req: &Parts) -> Result<Vec<StudyInfo>, AppError>;
     async fn grid(&self, req: &Parts, grid: GridRequest) -> Result<GridPage, AppError>;
+    async fn run_sql(&self, req: &Parts, study: String, sql: String) -> Result<GridPage, AppError>;
     async fn create_key(&self, req: &Parts) -> Result<NewKey, AppError>;
     async fn list_keys(&self, req: &Parts) -> Result<Vec<KeyInfo>, AppError>;
     async fn revoke_key(&self, req: &Parts, id: String) -> Result<(), AppError>;

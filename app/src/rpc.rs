@@ -102,6 +102,12 @@ pub async fn load_grid(grid: GridRequest) -> Result<GridPage, AppError> {
     port.grid(&parts, grid).await.map_err(ctx::fail)
 }
 
+#[server(prefix = "/rpc", endpoint = "run_sql", input = Json)]
+pub async fn run_sql(study: String, sql: String) -> Result<GridPage, AppError> {
+    let (port, parts) = ctx::port()?;
+    port.run_sql(&parts, study, sql).await.map_err(ctx::fail)
+}
+
 #[server(prefix = "/rpc", endpoint = "create_key")]
 pub async fn create_key() -> Result<NewKey, AppError> {
     let (port, parts) = ctx::port()?;

@@ -1,5 +1,5 @@
 //! THE GATE. The single function through which dataset rows leave the server, for the browser
-//! grid and the LabKey API alike: it checks the principal's declaration (complete, current),
+//! grid, the SQL page and the LabKey API alike (selectRows and executeSql): it checks the principal's declaration (complete, current),
 //! role and PHI level, runs the query, writes the audit event and waits until it is durable,
 //! and only then hands the rows back. If the event cannot be written, no rows are returned.
 
@@ -8,6 +8,7 @@ use app::types::{HiddenColumns, PhiLevel};
 use super::catalog::{self, DataType, Lookup};
 use super::reader::{self, Limits, ReadError};
 use super::select::{self, MaxRows, SelectRequest, MAX_ROWS};
+use super::sql;
 use super::values::Cell;
 use crate::audit::EventType;
 use crate::auth::principal::Principal;
@@ -18,7 +19,20 @@ use crate::state::AppState;
 /// What a caller may ask the gate for.
 #[derive(Clone, Debug)]
 pub enum DataRequest {
+    /// selectRows and the browser grid: one dataset, filters, sorts.
     Select(SelectRequest),
+    /// executeSql and the browser's SQL page.
+    Sql(SqlRequest),
+}
+
+#[derive(Clone, Debug)]
+pub struct SqlRequest {
+    pub study: String,
+    /// The SQL text, already decoded.
+    pub sql: String,
+    pub offset: i64,
+    pub max_rows: MaxRows,
+    pub max_rows_param: String,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -137,6 +151,7 @@ async fn check_and_read(state: &AppState, p: &Principal, req: &DataRequest) -> R
     let declared = p.declaration.as_ref().map(|d| d.phi_level).expect("readiness implies a declaration");
     match req {
         DataRequest::Select(r) => select_rows(state, p, r, declared).await,
+        DataRequest::Sql(r) => run_sql(state, p, r, declared).await,
     }
 }
 
@@ -155,17 +170,7 @@ async fn select_rows(state: &AppState, p: &Principal, req: &SelectRequest, decla
         Some(Cell::Int(n)) => *n,
         _ => 0,
     };
-    let limit = match req.max_rows {
-        MaxRows::MetadataOnly => 0,
-        MaxRows::Limit(n) => n,
-        MaxRows::All if total - req.offset > MAX_ROWS => {
-            return Err(GateError::BadParameter {
-                param: req.max_rows_param.clone(),
-                message: format!("{total} rows match, more than the {MAX_ROWS} one response may hold; page with maxRows and offset"),
-            })
-        }
-        MaxRows::All => MAX_ROWS,
-    };
+    let limit = page_limit(req.max_rows, total, req.offset, &req.max_rows_param)?;
     let mut rows = if limit > 0 {
         let (st, kinds) = plan.page_statement(backend, req.offset, limit);
         reader::fetch(&state.db, &st, &kinds, &limits, None).await?
@@ -209,6 +214,115 @@ async fn select_rows(state: &AppState, p: &Principal, req: &SelectRequest, decla
     })
 }
 
+/// The row limit for a request: `MaxRows::All` is refused when more than MAX_ROWS match.
+fn page_limit(max_rows: MaxRows, total: i64, offset: i64, param: &str) -> Result<i64, GateError> {
+    Ok(match max_rows {
+        MaxRows::MetadataOnly => 0,
+        MaxRows::Limit(n) => n,
+        MaxRows::All if total - offset > MAX_ROWS => {
+            return Err(GateError::BadParameter {
+                param: param.to_string(),
+                message: format!("{total} rows match, more than the {MAX_ROWS} one response may hold; page with maxRows and offset"),
+            })
+        }
+        MaxRows::All => MAX_ROWS,
+    })
+}
+
+/// executeSql: checked and compiled (see `data::sql`), refused above the declared PHI level
+/// before anything runs, run read-only behind the SQLite authorizer, and audited with its text,
+/// the columns it read and the participants of the rows it returned.
+async fn run_sql(state: &AppState, p: &Principal, req: &SqlRequest, declared: PhiLevel) -> Result<Released, GateError> {
+    let Some(study) = catalog::study_name(&state.db, &req.study).await? else {
+        return Err(GateError::NoStudy(req.study.clone()));
+    };
+    let datasets = catalog::datasets_of(&state.db, &study).await?;
+    let backend = state.db.backend;
+    let mut compiled = sql::compile(&req.sql, &datasets, backend, false).map_err(|e| GateError::Query(e.to_string()))?;
+    if let Some((required, columns)) = sql::above_declared(&compiled.touched, declared) {
+        return Err(GateError::PhiAboveDeclared { columns, required, declared, usage: "used by this query".into() });
+    }
+    let phi_touched: Vec<String> =
+        compiled.touched.values().filter(|t| t.column.phi > PhiLevel::NotPhi).map(|t| format!("{}.{}", t.dataset, t.column.name)).collect();
+    let attribute = compiled.touched.values().any(|t| t.column.phi >= PhiLevel::Limited);
+    if attribute {
+        compiled = sql::compile(&req.sql, &datasets, backend, true).map_err(|e| GateError::Query(e.to_string()))?;
+    }
+    let limits = Limits { timeout: state.config.query_timeout };
+    let allow = (backend == crate::db::Backend::Sqlite).then(|| compiled.allow.clone());
+
+    let count_sql = reader::Statement { sql: format!("SELECT COUNT(*) FROM ({}) AS \"q\"", compiled.sql), args: compiled.args.clone() };
+    let count = reader::fetch(&state.db, &count_sql, &[reader::Kind::Int], &limits, allow.as_ref()).await.map_err(sql_read_error)?;
+    let total = match count.first().and_then(|r| r.first()) {
+        Some(Cell::Int(n)) => *n,
+        _ => 0,
+    };
+    let limit = page_limit(req.max_rows, total, req.offset, &req.max_rows_param)?;
+    let mut rows = if limit > 0 {
+        let lp = compiled.push_arg(backend, Cell::Int(limit));
+        let op = compiled.push_arg(backend, Cell::Int(req.offset));
+        let st = reader::Statement { sql: format!("SELECT * FROM ({}) AS \"q\" LIMIT {lp} OFFSET {op}", compiled.sql), args: compiled.args.clone() };
+        reader::fetch(&state.db, &st, &[], &limits, allow.as_ref()).await.map_err(sql_read_error)?
+    } else {
+        Vec::new()
+    };
+
+    // Participants: every value of the hidden columns, which are then dropped.
+    let visible = compiled.columns.len();
+    let mut participants = std::collections::BTreeSet::new();
+    for r in rows.iter_mut() {
+        for c in r.drain(visible..) {
+            if let Some(v) = c.display() {
+                participants.insert(v);
+            }
+        }
+    }
+    let columns: Vec<OutColumn> = compiled
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| OutColumn { name: c.name.clone(), data_type: c.data_type.unwrap_or_else(|| type_from_values(&rows, i)), phi: c.phi })
+        .collect();
+
+    let mut e = p.event(EventType::DataAccess, state.now());
+    e.study = Some(study.clone());
+    e.dataset = Some(compiled.datasets.iter().cloned().collect::<Vec<_>>().join(","));
+    e.sql = Some(req.sql.clone());
+    e.columns = Some(compiled.touched.values().map(|t| format!("{}.{}", t.dataset, t.column.name)).collect());
+    e.phi_columns = Some(phi_touched);
+    e.row_count = Some(rows.len() as i64);
+    e.participants = attribute.then(|| participants.into_iter().collect());
+    e.detail = Some(serde_json::json!({ "offset": req.offset, "total": total, "output_columns": columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>() }));
+    let audit_seq = state.audit.record(e).await.map_err(|err| {
+        tracing::error!(error = %err, "data access refused: audit event not written");
+        GateError::AuditUnavailable
+    })?;
+    Ok(Released { study, query_name: "sql".into(), columns, rows, total, hidden: Vec::new(), declared, key_column: None, audit_seq })
+}
+
+/// Database errors of user SQL are reported without their text (it can quote values).
+fn sql_read_error(e: ReadError) -> GateError {
+    match e {
+        ReadError::Db(sqlx::Error::Database(d)) => {
+            tracing::info!(code = ?d.code(), "a checked query failed in the database");
+            GateError::Query("the database could not run this query (check the types of compared values, e.g. numbers against text)".into())
+        }
+        other => other.into(),
+    }
+}
+
+fn type_from_values(rows: &[Vec<Cell>], i: usize) -> DataType {
+    for r in rows {
+        match r.get(i) {
+            Some(Cell::Int(_)) => return DataType::Integer,
+            Some(Cell::Float(_)) => return DataType::Decimal,
+            Some(Cell::Text(_)) => return DataType::Text,
+            _ => {}
+        }
+    }
+    DataType::Text
+}
+
 fn distinct_participants(rows: &[Vec<Cell>], index: Option<usize>) -> Vec<String> {
     let Some(i) = index else { return Vec::new() };
     let mut seen = std::collections::BTreeSet::new();
@@ -226,6 +340,10 @@ async fn record_refusal(state: &AppState, p: &Principal, req: &DataRequest, err:
         DataRequest::Select(r) => {
             e.study = Some(r.study.clone());
             e.dataset = Some(r.dataset.clone());
+        }
+        DataRequest::Sql(r) => {
+            e.study = Some(r.study.clone());
+            e.sql = Some(r.sql.clone());
         }
     }
     e.detail = Some(serde_json::json!({ "code": err.code(), "reason": err.to_string() }));

@@ -8,4 +8,5 @@ pub mod import;
 pub mod phi_map;
 pub mod reader;
 pub mod select;
+pub mod sql;
 pub mod values;

@@ -118,6 +118,9 @@ async fn postgres_fetch(db: &Db, st: &Statement, kinds: &[Kind], limits: &Limits
 }
 
 fn decode_any(r: &sqlx::any::AnyRow, i: usize, kind: Kind, ty: &str) -> Result<Cell, sqlx::Error> {
+    if ty.contains("BOOL") {
+        return Ok(Cell::Int(r.try_get::<bool, _>(i)? as i64));
+    }
     let int_like = ty.contains("INT");
     let float_like = ty.contains("FLOAT") || ty.contains("DOUBLE") || ty.contains("REAL");
     Ok(match kind {

@@ -1,6 +1,6 @@
 //! The LabKey-compatible HTTP API, enough for LabKey's official clients (Python `labkey`,
-//! Rlabkey) to work unchanged: login-whoAmI, query-selectRows/getQuery, getSchemas and
-//! getQueries. It parses requests and shapes responses; data comes only from `data::gate`.
+//! Rlabkey) to work unchanged: login-whoAmI, query-selectRows/getQuery, executeSql, getSchemas
+//! and getQueries. It parses requests and shapes responses; data comes only from `data::gate`.
 
 pub mod error;
 pub mod params;
@@ -21,7 +21,7 @@ use self::response::{Format, Shape};
 use crate::audit::EventType;
 use crate::auth::principal::{self, Credential, Principal};
 use crate::data::catalog;
-use crate::data::gate::{self, DataRequest};
+use crate::data::gate::{self, DataRequest, SqlRequest};
 use crate::data::select::{MaxRows, RawFilter, RawSort, SelectRequest, MAX_ROWS};
 use crate::http::extract::meta_of;
 use crate::state::AppState;
@@ -65,7 +65,7 @@ async fn handle(state: &AppState, lk: LabKeyPath, req: Request) -> Result<Respon
             }
             Ok(who_am_i(p.as_ref(), &parts.headers))
         }
-        ("query", action @ ("selectrows" | "getquery" | "getschemas" | "getqueries")) => {
+        ("query", action @ ("selectrows" | "getquery" | "getschemas" | "getqueries" | "executesql")) => {
             let c = cred.ok_or_else(|| LabKeyError::unauthorized("Sign in first: send a session key in the 'apikey' header."))?;
             let p = principal::resolve(state, c, meta).await?;
             if via_cookie && !matches!(parts.method, Method::GET | Method::HEAD) {
@@ -80,6 +80,7 @@ async fn handle(state: &AppState, lk: LabKeyPath, req: Request) -> Result<Respon
                     record_key_use(state, &p, "query-getQueries").await?;
                     get_queries(state, &p, &lk, &params).await
                 }
+                "executesql" => execute_sql(state, &p, &lk, &params).await,
                 _ => select_rows(state, &p, &lk, &params).await,
             }
         }
@@ -265,6 +266,35 @@ pub fn select_request(study: &str, params: &Params) -> Result<SelectRequest, Lab
         max_rows,
         max_rows_param: "query.maxRows".into(),
     })
+}
+
+async fn execute_sql(state: &AppState, p: &Principal, lk: &LabKeyPath, params: &Params) -> Result<Response, LabKeyError> {
+    let study = require_study(state, &lk.container).await?;
+    check_schema(params)?;
+    let raw = params.get("sql").filter(|s| !s.trim().is_empty()).ok_or_else(|| LabKeyError::bad_request("sql: the SQL text is required", Some("sql")))?;
+    let sql = crate::data::sql::waf_decode(raw).map_err(|m| LabKeyError::bad_request(&m, Some("sql")))?;
+    let max_rows = match params.int("maxRows")? {
+        None => MaxRows::Limit(MAX_ROWS),
+        Some(-1) => MaxRows::All,
+        Some(0) => MaxRows::MetadataOnly,
+        Some(n) if (1..=MAX_ROWS).contains(&n) => MaxRows::Limit(n),
+        Some(n) => {
+            return Err(LabKeyError::bad_request(
+                &format!("maxRows: {n} is out of range (use -1 for all rows, 0 for metadata only, or 1 to {MAX_ROWS})"),
+                Some("maxRows"),
+            ))
+        }
+    };
+    let offset = params.int("offset")?.unwrap_or(0);
+    if !(0..=1_000_000_000).contains(&offset) {
+        return Err(LabKeyError::bad_request("offset: must be between 0 and 1000000000", Some("offset")));
+    }
+    let format = Format::from_api_version(params.get("apiVersion"));
+    let schema = params.get("schemaName").unwrap_or("study").to_string();
+    let req = SqlRequest { study, sql, offset, max_rows, max_rows_param: "maxRows".into() };
+    let released = gate::release(state, p, DataRequest::Sql(req)).await?;
+    let body = response::render(&released, format, &Shape { schema: &schema, query_name: "sql", sort: None, row_count: released.total });
+    Ok(Json(body).into_response())
 }
 
 async fn select_rows(state: &AppState, p: &Principal, lk: &LabKeyPath, params: &Params) -> Result<Response, LabKeyError> {

@@ -12,11 +12,24 @@ use crate::api::keys;
 use crate::auth::principal::{self, AuthError, Principal};
 use crate::auth::signin;
 use crate::compliance::wizard;
-use crate::data::gate::{self, DataRequest};
+use crate::data::gate::{self, DataRequest, Released, SqlRequest};
 use crate::data::select::{MaxRows, RawFilter, RawSort, SelectRequest};
 use crate::data::catalog;
 use crate::http::extract::{meta_of, principal_of};
 use crate::state::AppState;
+
+/// Released rows as the browser's grid shows them.
+fn page_of(r: Released, offset: i64, limit: i64) -> GridPage {
+    GridPage {
+        columns: r.columns.iter().map(|c| ColumnView { name: c.name.clone(), data_type: c.data_type.as_str().into(), phi_level: c.phi }).collect(),
+        rows: r.rows.iter().map(|row| row.iter().map(|c| c.display()).collect()).collect(),
+        total: r.total,
+        offset,
+        limit,
+        hidden: r.hidden,
+        declared: r.declared,
+    }
+}
 
 pub struct WebPort {
     pub state: AppState,
@@ -110,15 +123,14 @@ impl Port for WebPort {
             max_rows_param: "limit".into(),
         };
         let r = gate::release(&self.state, &p, DataRequest::Select(request)).await.map_err(|e| app_err(e.into()))?;
-        Ok(GridPage {
-            columns: r.columns.iter().map(|c| ColumnView { name: c.name.clone(), data_type: c.data_type.as_str().into(), phi_level: c.phi }).collect(),
-            rows: r.rows.iter().map(|row| row.iter().map(|c| c.display()).collect()).collect(),
-            total: r.total,
-            offset,
-            limit,
-            hidden: r.hidden,
-            declared: r.declared,
-        })
+        Ok(page_of(r, offset, limit))
+    }
+
+    async fn run_sql(&self, req: &Parts, study: String, sql: String) -> Result<GridPage, AppError> {
+        let p = self.principal(req).await?;
+        let request = SqlRequest { study, sql, offset: 0, max_rows: MaxRows::Limit(1000), max_rows_param: "rows".into() };
+        let r = gate::release(&self.state, &p, DataRequest::Sql(request)).await.map_err(|e| app_err(e.into()))?;
+        Ok(page_of(r, 0, 1000))
     }
 
     async fn create_key(&self, req: &Parts) -> Result<NewKey, AppError> {

@@ -5,6 +5,7 @@ mod helpers;
 
 mod audit_evidence;
 mod audit_trail;
+mod execute_sql;
 mod grid_and_phi;
 mod keys;
 mod labkey;

@@ -76,3 +76,23 @@ def test_errors_map_to_the_clients_exceptions(server, researcher):
 def test_the_official_client_4x_is_what_was_tested():
     from importlib.metadata import version
     assert version("labkey").startswith("4.")
+
+
+def test_execute_sql_matches_the_csv(server, researcher, patients_csv):
+    api = wrapper(server, researcher["key"])
+    result = api.query.execute_sql("study", "SELECT GENDER, count(*) AS n FROM patients GROUP BY GENDER ORDER BY GENDER")
+    expected = {}
+    for p in patients_csv:
+        expected[p["GENDER"]] = expected.get(p["GENDER"], 0) + 1
+    assert {r["GENDER"]: r["n"] for r in result["rows"]} == expected
+    assert result["queryName"] == "sql"
+
+    # Limited PHI, declared: the rows come back and the participants are logged
+    rows = api.query.execute_sql("study", "SELECT Id, BIRTHDATE FROM patients WHERE GENDER = 'F' ORDER BY BIRTHDATE", max_rows=3)["rows"]
+    females = sorted((p for p in patients_csv if p["GENDER"] == "F"), key=lambda p: p["BIRTHDATE"])[:3]
+    assert [(r["Id"], r["BIRTHDATE"][:10]) for r in rows] == [(p["Id"], p["BIRTHDATE"]) for p in females]
+
+    # above the declared level: refused, naming the level
+    with pytest.raises(ServerContextError) as e:
+        api.query.execute_sql("study", "SELECT substring(SSN, 1, 3) FROM patients")
+    assert "403" in str(e.value) and "Restricted PHI" in str(e.value)

@@ -5,5 +5,6 @@ pub mod grid;
 pub mod keys;
 pub mod nav;
 pub mod settings;
+pub mod sql;
 pub mod studies;
 pub mod wizard;

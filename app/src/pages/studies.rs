@@ -51,6 +51,7 @@ pub fn DatasetsPage() -> impl IntoView {
             view! {
                 <nav class="crumbs"><A href="/">"Studies"</A> " / " {study}</nav>
                 <h1>{study}</h1>
+                <p><A href=move || format!("/studies/{}/sql", study())>"Query with SQL"</A></p>
                 <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                     {move || Suspend::new(async move {
                         let name = study();
