@@ -53,6 +53,15 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[derive(Clone, Copy)]
 pub struct SessionResource(pub Resource<Result<Option<SessionView>, AppError>>);
 
+/// True once the page runs in the browser. Until then forms stay disabled: a form submitted
+/// before the wasm takes over would post natively to the page's URL.
+#[derive(Clone, Copy)]
+pub struct Hydrated(pub ReadSignal<bool>);
+
+pub fn use_hydrated() -> ReadSignal<bool> {
+    use_context::<Hydrated>().map(|h| h.0).unwrap_or_else(|| RwSignal::new(true).read_only())
+}
+
 pub fn use_session() -> SessionResource {
     expect_context::<SessionResource>()
 }
@@ -65,6 +74,7 @@ pub fn App() -> impl IntoView {
     // Effects run only in the browser: this marks the page as hydrated (tests wait for it).
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
+    provide_context(Hydrated(hydrated.read_only()));
     view! {
         <Stylesheet id="leptos" href="/pkg/attest.css"/>
         <Title text="Attest"/>
@@ -78,6 +88,14 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/studies/:study/sql") view=pages::sql::SqlPage ssr=SsrMode::Async/>
                     <Route path=path!("/studies/:study/:dataset") view=pages::grid::GridPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/settings") view=pages::settings::SettingsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/users") view=pages::admin::users::UsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/sessions") view=pages::admin::sessions::SessionsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/terms") view=pages::admin::terms::TermsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/irb") view=pages::admin::irb::IrbPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account") view=pages::account::AccountPage ssr=SsrMode::Async/>
+                    <Route path=path!("/audit") view=pages::audit::AuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/audit/disclosures") view=pages::audit::DisclosuresPage ssr=SsrMode::Async/>
+                    <Route path=path!("/audit/user") view=pages::audit::UserActivityPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

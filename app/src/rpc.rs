@@ -50,6 +50,12 @@ pub async fn get_session() -> Result<Option<SessionView>, AppError> {
     port.session(&parts).await.map_err(ctx::fail)
 }
 
+#[server(prefix = "/rpc", endpoint = "wizard_state")]
+pub async fn get_wizard_state() -> Result<WizardState, AppError> {
+    let (port, parts) = ctx::port()?;
+    port.wizard_state(&parts).await.map_err(ctx::fail)
+}
+
 #[server(prefix = "/rpc", endpoint = "login")]
 pub async fn login(email: String, password: String) -> Result<SessionView, AppError> {
     let (port, parts) = ctx::port()?;
@@ -136,4 +142,42 @@ pub async fn get_site_settings() -> Result<SiteSettings, AppError> {
 pub async fn update_site_settings(patch: SiteSettingsPatch) -> Result<SiteSettings, AppError> {
     let (port, parts) = ctx::port()?;
     port.update_site_settings(&parts, patch).await.map_err(ctx::fail)
+}
+
+macro_rules! port_call {
+    ($(#[$m:meta])* fn $name:ident($($arg:ident: $ty:ty),*) -> $out:ty => $method:ident) => {
+        $(#[$m])*
+        pub async fn $name($($arg: $ty),*) -> Result<$out, AppError> {
+            let (port, parts) = ctx::port()?;
+            port.$method(&parts $(, $arg)*).await.map_err(ctx::fail)
+        }
+    };
+}
+
+port_call!(#[server(prefix = "/rpc", endpoint = "admin_users")] fn admin_users(search: String) -> Vec<UserAdminView> => list_users);
+port_call!(#[server(prefix = "/rpc", endpoint = "admin_create_user", input = Json)] fn admin_create_user(user: NewUserRequest) -> UserAdminView => create_user);
+port_call!(#[server(prefix = "/rpc", endpoint = "admin_update_user", input = Json)] fn admin_update_user(id: i64, patch: UserPatch) -> UserAdminView => update_user);
+port_call!(#[server(prefix = "/rpc", endpoint = "admin_sessions")] fn admin_sessions() -> Vec<SessionInfo> => list_sessions);
+port_call!(#[server(prefix = "/rpc", endpoint = "admin_end_session")] fn admin_end_session(id: String) -> () => end_session);
+port_call!(#[server(prefix = "/rpc", endpoint = "admin_end_user_sessions")] fn admin_end_user_sessions(user_id: i64) -> usize => end_user_sessions);
+port_call!(#[server(prefix = "/rpc", endpoint = "admin_terms")] fn admin_terms() -> TermsDocument => terms);
+port_call!(#[server(prefix = "/rpc", endpoint = "admin_publish_terms", input = Json)] fn admin_publish_terms(paragraphs: Vec<TermsParagraph>) -> TermsDocument => publish_terms);
+port_call!(#[server(prefix = "/rpc", endpoint = "admin_irb")] fn admin_irb() -> Vec<IrbProtocol> => list_irb);
+port_call!(#[server(prefix = "/rpc", endpoint = "admin_save_irb", input = Json)] fn admin_save_irb(protocol: IrbProtocol) -> IrbProtocol => save_irb);
+port_call!(#[server(prefix = "/rpc", endpoint = "impersonate")] fn impersonate(user_id: i64) -> () => impersonate);
+port_call!(#[server(prefix = "/rpc", endpoint = "stop_impersonating")] fn stop_impersonating() -> () => stop_impersonating);
+port_call!(#[server(prefix = "/rpc", endpoint = "my_sessions")] fn my_sessions() -> Vec<SessionInfo> => my_sessions);
+port_call!(#[server(prefix = "/rpc", endpoint = "end_my_session")] fn end_my_session(id: String) -> () => end_my_session);
+port_call!(#[server(prefix = "/rpc", endpoint = "audit_page", input = Json)] fn load_audit_page(filter: AuditFilter, before: Option<i64>) -> AuditPage => audit_page);
+port_call!(#[server(prefix = "/rpc", endpoint = "audit_event")] fn audit_event(seq: i64) -> AuditRecord => audit_event);
+port_call!(#[server(prefix = "/rpc", endpoint = "disclosures")] fn disclosures(participant: String) -> Vec<Disclosure> => disclosures);
+port_call!(#[server(prefix = "/rpc", endpoint = "user_activity")] fn load_user_activity(user_id: i64) -> UserActivity => user_activity);
+port_call!(#[server(prefix = "/rpc", endpoint = "verify_log")] fn verify_log() -> VerifyResult => verify_log);
+
+#[server(prefix = "/rpc", endpoint = "change_password")]
+pub async fn change_password(current: String, new: String) -> Result<(), AppError> {
+    let (port, parts) = ctx::port()?;
+    let effects = port.change_password(&parts, current, new).await.map_err(ctx::fail)?;
+    ctx::apply(effects);
+    Ok(())
 }

@@ -246,6 +246,17 @@ pub struct DeclarationOptions {
     pub irb_registry: bool,
 }
 
+/// Everything the sign-in wizard needs when a page loads, in one call (so that the server's
+/// render and the browser's hydration see the same thing).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WizardState {
+    pub session: Option<SessionView>,
+    /// Present once signed in.
+    pub options: Option<DeclarationOptions>,
+    /// Present when the session must accept (again) the terms of its declaration.
+    pub terms: Option<TermsView>,
+}
+
 /// The terms assembled for a declaration: accept them by sending back `terms_hash`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TermsView {

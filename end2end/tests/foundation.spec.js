@@ -1,5 +1,5 @@
 // @ts-check
-const { test, expect } = require('@playwright/test');
+const { test, expect } = require('./fixtures');
 const { users, hydrated, signInByKeyboard } = require('./helpers');
 
 test('sign in by keyboard alone, open patients, SSN hidden at Limited PHI', async ({ page }, info) => {

@@ -48,4 +48,18 @@ async function signInByKeyboard(page, user, { irb = 'IRB-2026-001', phiSteps = 1
   await expect(page.getByRole('heading', { name: 'Studies' })).toBeVisible();
 }
 
-module.exports = { users, hydrated, signInByKeyboard };
+/** Signs in through the JSON API; returns the Cookie header value. */
+async function apiLogin(api, user) {
+  const r = await api.post('/api/login', { data: { email: user.email, password: user.password } });
+  expect(r.status()).toBe(200);
+  return r.headers()['set-cookie'].split(';')[0];
+}
+
+/** Turns on "Allow API session keys" (as an admin, through the API). */
+async function allowKeys(api) {
+  const cookie = await apiLogin(api, users().admin);
+  const r = await api.put('/api/admin/settings', { headers: { cookie }, data: { allow_session_keys: true } });
+  expect(r.status()).toBe(200);
+}
+
+module.exports = { users, hydrated, signInByKeyboard, apiLogin, allowKeys };

@@ -1,5 +1,5 @@
 // @ts-check
-const { test, expect, request } = require('@playwright/test');
+const { test, expect, request } = require('./fixtures');
 const { users, hydrated, signInByKeyboard } = require('./helpers');
 
 test('an admin allows session keys on the Site Settings page', async ({ page }, info) => {

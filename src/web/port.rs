@@ -8,7 +8,10 @@ use axum::http::request::Parts;
 use secrecy::SecretString;
 
 use crate::api::error::ApiError;
+use crate::admin;
+use crate::api::audit as api_audit;
 use crate::api::keys;
+use crate::audit::review;
 use crate::auth::principal::{self, AuthError, Principal};
 use crate::auth::signin;
 use crate::compliance::wizard;
@@ -53,6 +56,14 @@ impl Port for WebPort {
             Err(AuthError::NoCredential | AuthError::SessionEnded | AuthError::KeyRefused | AuthError::KeyFormat(_) | AuthError::BasicNotApiKey) => Ok(None),
             Err(e) => Err(app_err(e.into())),
         }
+    }
+
+    async fn wizard_state(&self, req: &Parts) -> Result<WizardState, AppError> {
+        let Some(session) = self.session(req).await? else { return Ok(WizardState { session: None, options: None, terms: None }) };
+        let p = self.principal(req).await?;
+        let options = Some(wizard::options(&self.state, &p).await.map_err(app_err)?);
+        let terms = if session.needs.as_deref() == Some("terms") { Some(wizard::current_terms(&self.state, &p).await.map_err(app_err)?) } else { None };
+        Ok(WizardState { session: Some(session), options, terms })
     }
 
     async fn login(&self, req: &Parts, email: String, password: String) -> Result<(SessionView, Effects), AppError> {
@@ -156,5 +167,115 @@ impl Port for WebPort {
     async fn update_site_settings(&self, req: &Parts, patch: SiteSettingsPatch) -> Result<SiteSettings, AppError> {
         let p = self.principal(req).await?;
         crate::admin::settings::update(&self.state, &p, &patch).await.map_err(app_err)
+    }
+
+    async fn list_users(&self, req: &Parts, search: String) -> Result<Vec<UserAdminView>, AppError> {
+        let p = self.principal(req).await?;
+        admin::users::list(&self.state, &p, Some(&search)).await.map_err(app_err)
+    }
+
+    async fn create_user(&self, req: &Parts, user: NewUserRequest) -> Result<UserAdminView, AppError> {
+        let p = self.principal(req).await?;
+        admin::users::create(&self.state, &p, &user).await.map_err(app_err)
+    }
+
+    async fn update_user(&self, req: &Parts, id: i64, patch: UserPatch) -> Result<UserAdminView, AppError> {
+        let p = self.principal(req).await?;
+        admin::users::update(&self.state, &p, id, &patch).await.map_err(app_err)
+    }
+
+    async fn list_sessions(&self, req: &Parts) -> Result<Vec<SessionInfo>, AppError> {
+        let p = self.principal(req).await?;
+        admin::sessions::list_all(&self.state, &p).await.map_err(app_err)
+    }
+
+    async fn end_session(&self, req: &Parts, id: String) -> Result<(), AppError> {
+        let p = self.principal(req).await?;
+        admin::sessions::end_one(&self.state, &p, &id, true).await.map_err(app_err)
+    }
+
+    async fn end_user_sessions(&self, req: &Parts, user_id: i64) -> Result<usize, AppError> {
+        let p = self.principal(req).await?;
+        admin::sessions::end_all_of_user(&self.state, &p, user_id).await.map_err(app_err)
+    }
+
+    async fn terms(&self, req: &Parts) -> Result<TermsDocument, AppError> {
+        let p = self.principal(req).await?;
+        admin::terms::current(&self.state, &p).await.map_err(app_err)
+    }
+
+    async fn publish_terms(&self, req: &Parts, paragraphs: Vec<TermsParagraph>) -> Result<TermsDocument, AppError> {
+        let p = self.principal(req).await?;
+        admin::terms::publish(&self.state, &p, &paragraphs).await.map_err(app_err)
+    }
+
+    async fn list_irb(&self, req: &Parts) -> Result<Vec<IrbProtocol>, AppError> {
+        let p = self.principal(req).await?;
+        admin::irb::list(&self.state, &p).await.map_err(app_err)
+    }
+
+    async fn save_irb(&self, req: &Parts, protocol: IrbProtocol) -> Result<IrbProtocol, AppError> {
+        let p = self.principal(req).await?;
+        admin::irb::save(&self.state, &p, &protocol).await.map_err(app_err)
+    }
+
+    async fn impersonate(&self, req: &Parts, user_id: i64) -> Result<(), AppError> {
+        let p = self.principal(req).await?;
+        admin::impersonation::start(&self.state, &p, user_id).await.map_err(app_err)
+    }
+
+    async fn stop_impersonating(&self, req: &Parts) -> Result<(), AppError> {
+        let p = self.principal(req).await?;
+        admin::impersonation::stop(&self.state, &p).await.map_err(app_err)
+    }
+
+    async fn my_sessions(&self, req: &Parts) -> Result<Vec<SessionInfo>, AppError> {
+        let p = self.principal(req).await?;
+        admin::sessions::list_own(&self.state, &p).await.map_err(app_err)
+    }
+
+    async fn end_my_session(&self, req: &Parts, id: String) -> Result<(), AppError> {
+        let p = self.principal(req).await?;
+        admin::sessions::end_one(&self.state, &p, &id, false).await.map_err(app_err)
+    }
+
+    async fn change_password(&self, req: &Parts, current: String, new: String) -> Result<Effects, AppError> {
+        let p = self.principal(req).await?;
+        admin::users::change_own_password(&self.state, &p, &SecretString::from(current), &SecretString::from(new)).await.map_err(app_err)?;
+        Ok(Effects { set_cookies: vec![signin::clear_session_cookie()], headers: vec![] })
+    }
+
+    async fn audit_page(&self, req: &Parts, filter: AuditFilter, before: Option<i64>) -> Result<AuditPage, AppError> {
+        let p = self.principal(req).await?;
+        api_audit::page(&self.state, &p, &filter, before, Some(50)).await.map_err(app_err)
+    }
+
+    async fn audit_event(&self, req: &Parts, seq: i64) -> Result<AuditRecord, AppError> {
+        let p = self.principal(req).await?;
+        api_audit::require_reviewer(&self.state, &p).await.map_err(app_err)?;
+        review::one(&self.state.db, seq)
+            .await
+            .map_err(|e| app_err(e.into()))?
+            .ok_or_else(|| app_err(ApiError::not_found("no_such_event", "No audit event with this sequence number.")))
+    }
+
+    async fn disclosures(&self, req: &Parts, participant: String) -> Result<Vec<Disclosure>, AppError> {
+        let p = self.principal(req).await?;
+        api_audit::require_reviewer(&self.state, &p).await.map_err(app_err)?;
+        review::disclosures(&self.state.db, participant.trim()).await.map_err(|e| app_err(e.into()))
+    }
+
+    async fn user_activity(&self, req: &Parts, user_id: i64) -> Result<UserActivity, AppError> {
+        let p = self.principal(req).await?;
+        api_audit::require_reviewer(&self.state, &p).await.map_err(app_err)?;
+        review::user_activity(&self.state.db, user_id)
+            .await
+            .map_err(|e| app_err(e.into()))?
+            .ok_or_else(|| app_err(ApiError::not_found("no_such_user", "No user with this id.")))
+    }
+
+    async fn verify_log(&self, req: &Parts) -> Result<VerifyResult, AppError> {
+        let p = self.principal(req).await?;
+        api_audit::run_verify(&self.state, &p).await.map_err(app_err)
     }
 }

@@ -269,8 +269,8 @@ async fn errors_say_where() {
     let (st, v) = sql(&s, "SELECT GENDER,\n       foo\nFROM patients").await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
     assert_eq!(v["exception"], "line 2, column 8: unknown column 'foo'");
-    let (_, v) = sql(&s, "SELECT GENDER FROM patients WHERE").await;
-    assert!(v["exception"].as_str().unwrap().starts_with("line 1, column "), "{v}");
+    let (_, v) = sql(&s, "SELECT GENDER\nFROM patients WHERE").await;
+    assert!(v["exception"].as_str().unwrap().starts_with("line 2, column 20: "), "the end of the text: {v}");
     assert!(v["exception"].as_str().unwrap().contains("does not parse"), "{v}");
     let (_, v) = sql(&s, "SELECT Id FROM patients p JOIN encounters e ON Id = PATIENT").await;
     assert!(v["exception"].as_str().unwrap().contains("ambiguous") || v["exception"].as_str().unwrap().starts_with("line"), "{v}");

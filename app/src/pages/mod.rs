@@ -1,5 +1,8 @@
 //! The pages, one module each, and the pieces they share.
 
+pub mod account;
+pub mod admin;
+pub mod audit;
 pub mod common;
 pub mod grid;
 pub mod keys;

@@ -43,6 +43,14 @@ fn UserArea(session: SessionView) -> impl IntoView {
     let key_dialog = RwSignal::new(false);
     let badge = declaration_badge(&session);
     let is_admin = session.user.role == Role::Admin;
+    let is_reviewer = matches!(session.user.role, Role::Admin | Role::Auditor);
+    let impersonating = session.impersonator.is_some();
+    let stop = move |_| {
+        leptos::task::spawn_local(async move {
+            let _ = rpc::stop_impersonating().await;
+            let _ = window().location().set_href("/");
+        });
+    };
     let who = match &session.impersonator {
         Some(admin) => format!("{} (as {})", session.user.name, admin.name),
         None => session.user.name.clone(),
@@ -55,6 +63,9 @@ fn UserArea(session: SessionView) -> impl IntoView {
         });
     };
     view! {
+        <Show when=move || impersonating>
+            <button type="button" class="stop-impersonating" id="stop-impersonating" on:click=stop>"Stop impersonating"</button>
+        </Show>
         <span class="declaration" title="Your declaration for this session">{badge}</span>
         <div class="usermenu">
             <button type="button" class="usermenu-button" aria-haspopup="menu" aria-expanded=move || open.get().to_string()
@@ -69,8 +80,14 @@ fn UserArea(session: SessionView) -> impl IntoView {
                             "API session key"
                         </button>
                     </li>
+                    <li role="none"><a role="menuitem" href="/account">"My account"</a></li>
                     <Show when=move || is_admin>
+                        <li role="none"><a role="menuitem" href="/admin/users">"Users"</a></li>
+                        <li role="none"><a role="menuitem" href="/admin/sessions">"Sessions"</a></li>
                         <li role="none"><a role="menuitem" href="/admin/settings">"Site settings"</a></li>
+                    </Show>
+                    <Show when=move || is_reviewer>
+                        <li role="none"><a role="menuitem" href="/audit">"Audit log"</a></li>
                     </Show>
                     <li role="none">
                         <button type="button" role="menuitem" id="menu-sign-out" on:click=sign_out>"Sign out"</button>

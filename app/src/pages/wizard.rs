@@ -9,7 +9,7 @@ use leptos_router::components::A;
 use super::common::{ErrorBox, FieldError};
 use crate::error::{field_message, general_message};
 use crate::rpc;
-use crate::types::{fields, Activity, AppError, DeclarationOptions, PhiLevel, SessionView, TermsView};
+use crate::types::{fields, Activity, AppError, DeclarationOptions, PhiLevel, SessionView, TermsView, WizardState};
 use crate::use_session;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,27 +41,26 @@ struct Start {
     ready: Option<SessionView>,
 }
 
-async fn start_for(session: Result<Option<SessionView>, AppError>) -> Result<Start, AppError> {
+fn start_for(state: WizardState) -> Start {
     let empty = Start { step: Step::Credentials, options: None, terms: None, ready: None };
-    match session? {
-        None => Ok(empty),
-        Some(s) if s.ready() => Ok(Start { ready: Some(s), ..empty }),
-        Some(s) if s.needs.as_deref() == Some("terms") => {
-            let options = rpc::get_declaration_options().await?;
-            let terms = rpc::current_terms().await?;
-            Ok(Start { step: Step::Terms, options: Some(options), terms: Some(terms), ready: None })
+    match state.session {
+        None => empty,
+        Some(s) if s.ready() => Start { ready: Some(s), ..empty },
+        Some(s) if s.needs.as_deref() == Some("terms") && state.terms.is_some() => {
+            Start { step: Step::Terms, options: state.options, terms: state.terms, ready: None }
         }
-        Some(_) => Ok(Start { step: Step::Activity, options: Some(rpc::get_declaration_options().await?), terms: None, ready: None }),
+        Some(_) => Start { step: Step::Activity, options: state.options, terms: None, ready: None },
     }
 }
 
 #[component]
 pub fn WizardPage() -> impl IntoView {
-    let session = use_session().0;
+    // One resource: what the server rendered is what the browser hydrates.
+    let state = Resource::new(|| (), |_| rpc::get_wizard_state());
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match start_for(session.await).await {
+                match state.await.map(start_for) {
                     Ok(Start { ready: Some(s), .. }) => view! { <AlreadySignedIn session=s/> }.into_any(),
                     Ok(start) => view! { <Wizard start/> }.into_any(),
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
@@ -102,6 +101,7 @@ fn Wizard(start: Start) -> impl IntoView {
     let error = RwSignal::new(None::<AppError>);
     let busy = RwSignal::new(false);
     let reaccept = start.step == Step::Terms;
+    let ready = crate::use_hydrated();
 
     let email_ref = NodeRef::<html::Input>::new();
     let activity_ref = NodeRef::<html::Fieldset>::new();
@@ -284,7 +284,7 @@ fn Wizard(start: Start) -> impl IntoView {
                         aria-describedby="password-error" bind:value=password/>
                     <FieldError id="password-error" message=field_err(fields::PASSWORD)/>
                     <div class="buttons">
-                        <button type="submit" id="next-credentials" disabled=move || busy.get()>"Next"</button>
+                        <button type="submit" id="next-credentials" disabled=move || busy.get() || !ready.get()>"Next"</button>
                     </div>
                 </form>
             </Show>
@@ -313,7 +313,7 @@ fn Wizard(start: Start) -> impl IntoView {
                         disabled=move || !needs_irb() aria-describedby="irb-error"/>
                     <FieldError id="irb-error" message=field_err(fields::IRB)/>
                     <div class="buttons">
-                        <button type="submit" id="next-activity">"Next"</button>
+                        <button type="submit" id="next-activity" disabled=move || !ready.get()>"Next"</button>
                     </div>
                 </form>
             </Show>
@@ -338,7 +338,7 @@ fn Wizard(start: Start) -> impl IntoView {
                     <FieldError id="phi-error" message=field_err(fields::PHI_LEVEL)/>
                     <div class="buttons">
                         <button type="button" id="back-phi" on:click=back(Step::Activity)>"Back"</button>
-                        <button type="submit" id="next-phi" disabled=move || busy.get()>"Next"</button>
+                        <button type="submit" id="next-phi" disabled=move || busy.get() || !ready.get()>"Next"</button>
                     </div>
                 </form>
             </Show>
@@ -360,7 +360,7 @@ fn Wizard(start: Start) -> impl IntoView {
                         <Show when=move || !reaccept>
                             <button type="button" id="back-terms" on:click=back(Step::PhiLevel)>"Back"</button>
                         </Show>
-                        <button type="submit" id="accept-terms" disabled=move || busy.get()>"OK"</button>
+                        <button type="submit" id="accept-terms" disabled=move || busy.get() || !ready.get()>"OK"</button>
                     </div>
                 </form>
             </Show>

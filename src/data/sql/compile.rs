@@ -127,9 +127,9 @@ fn statement_kind(s: &Statement) -> String {
 }
 
 fn parse_error(e: sqlparser::parser::ParserError, text: &str) -> SqlError {
-    let text = e.to_string();
+    let raw = e.to_string();
     // "sql parser error: Expected: ..., found: ... at Line: 1, Column: 8"
-    let msg = text.trim_start_matches("sql parser error: ").to_string();
+    let msg = raw.trim_start_matches("sql parser error: ").to_string();
     let (line, column) = msg
         .rsplit_once(" at Line: ")
         .and_then(|(_, rest)| rest.split_once(", Column: "))
