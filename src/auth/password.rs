@@ -159,7 +159,7 @@ mod tests {
         // no composition rules: all lower-case letters are fine
         assert_eq!(check_policy("abcdefghijklmnopq", &s, "a@b.org", "A"), Ok(()));
         // common passwords of any case are refused
-        assert_eq!(check_policy("1Q2W3E4R5T6Y7U8I", &s, "a@b.org", "A"), Err(PolicyViolation::Common));
+        assert_eq!(check_policy("1QAZ2WSX3EDC4RFV", &s, "a@b.org", "A"), Err(PolicyViolation::Common));
         assert_eq!(
             check_policy("researcher.one@example.org", &s, "researcher.one@example.org", "R"),
             Err(PolicyViolation::Personal)

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod admin_console;
 mod audit_evidence;
 mod audit_trail;
 mod execute_sql;
