@@ -9,6 +9,7 @@ mod audit_trail;
 mod execute_sql;
 mod grid_and_phi;
 mod keys;
+mod multi_node;
 mod labkey;
 mod import;
 mod sessions;
