@@ -158,8 +158,8 @@ async fn check_and_read(state: &AppState, p: &Principal, req: &DataRequest) -> R
 async fn select_rows(state: &AppState, p: &Principal, req: &SelectRequest, declared: PhiLevel) -> Result<Released, GateError> {
     let dataset = match catalog::dataset(&state.db, &req.study, &req.dataset).await? {
         Lookup::Found(d) => *d,
-        Lookup::NoStudy => return Err(GateError::NoStudy(req.study.clone())),
-        Lookup::NoDataset => return Err(GateError::NoDataset { study: req.study.clone(), dataset: req.dataset.clone() }),
+        Lookup::NoStudy => return Err(GateError::NoStudy(select::shown(&req.study))),
+        Lookup::NoDataset => return Err(GateError::NoDataset { study: select::shown(&req.study), dataset: select::shown(&req.dataset) }),
     };
     let plan = select::plan(dataset, req, declared)?;
     let limits = Limits { timeout: state.config.query_timeout };
@@ -234,7 +234,7 @@ fn page_limit(max_rows: MaxRows, total: i64, offset: i64, param: &str) -> Result
 /// the columns it read and the participants of the rows it returned.
 async fn run_sql(state: &AppState, p: &Principal, req: &SqlRequest, declared: PhiLevel) -> Result<Released, GateError> {
     let Some(study) = catalog::study_name(&state.db, &req.study).await? else {
-        return Err(GateError::NoStudy(req.study.clone()));
+        return Err(GateError::NoStudy(select::shown(&req.study)));
     };
     let datasets = catalog::datasets_of(&state.db, &study).await?;
     let backend = state.db.backend;

@@ -66,6 +66,16 @@ pub struct Plan {
     pub phi_touched: Vec<String>,
 }
 
+/// User text as echoed in an error: at most 64 characters, no control characters.
+pub fn shown(s: &str) -> String {
+    let clean: String = s.chars().filter(|c| !c.is_control()).collect();
+    if clean.chars().count() > 64 {
+        format!("{}…", clean.chars().take(64).collect::<String>())
+    } else {
+        clean
+    }
+}
+
 fn above(c: &ColumnMeta, declared: PhiLevel) -> bool {
     c.phi > declared
 }
@@ -83,8 +93,8 @@ fn refuse_phi(cols: Vec<&ColumnMeta>, declared: PhiLevel, what: &str) -> GateErr
 pub fn plan(dataset: DatasetMeta, req: &SelectRequest, declared: PhiLevel) -> Result<Plan, GateError> {
     let lookup = |name: &str, param: &str| {
         dataset.column(name).cloned().ok_or_else(|| GateError::BadParameter {
-            param: param.to_string(),
-            message: format!("unknown column '{name}' in dataset '{}'", dataset.name),
+            param: shown(param),
+            message: format!("unknown column '{}' in dataset '{}'", shown(name), dataset.name),
         })
     };
 
@@ -117,29 +127,31 @@ pub fn plan(dataset: DatasetMeta, req: &SelectRequest, declared: PhiLevel) -> Re
         }
     }
 
+    // Every named column is checked against the declared level before anything about a
+    // filter's operator or value is looked at: a refusal says nothing about those.
+    let filter_columns: Vec<ColumnMeta> = req.filters.iter().map(|f| lookup(&f.column, &f.param)).collect::<Result<_, _>>()?;
+    let sort_columns: Vec<ColumnMeta> = req.sort.iter().map(|s| lookup(&s.column, &req.sort_param)).collect::<Result<_, _>>()?;
+    let blocked: Vec<&ColumnMeta> = filter_columns.iter().filter(|c| above(c, declared)).collect();
+    if !blocked.is_empty() {
+        return Err(refuse_phi(blocked, declared, "filtered on"));
+    }
+    let blocked: Vec<&ColumnMeta> = sort_columns.iter().filter(|c| above(c, declared)).collect();
+    if !blocked.is_empty() {
+        return Err(refuse_phi(blocked, declared, "sorted on"));
+    }
+
     let mut filters = Vec::new();
-    for f in &req.filters {
-        let column = lookup(&f.column, &f.param)?;
+    for (f, column) in req.filters.iter().zip(filter_columns) {
         let op = FilterOp::parse(&f.op).ok_or_else(|| GateError::BadParameter {
-            param: f.param.clone(),
-            message: format!("unknown filter operator '{}' (known: {})", f.op, FilterOp::NAMES),
+            param: shown(&f.param),
+            message: format!("unknown filter operator '{}' (known: {})", shown(&f.op), FilterOp::NAMES),
         })?;
-        if above(&column, declared) {
-            return Err(refuse_phi(vec![&column], declared, "filtered on"));
-        }
         let checked = filter::check(&column, op, &f.value)
-            .map_err(|m| GateError::BadParameter { param: f.param.clone(), message: format!("{}: {m}", column.name) })?;
+            .map_err(|m| GateError::BadParameter { param: shown(&f.param), message: format!("{}: {m}", column.name) })?;
         filters.push(checked);
     }
 
-    let mut sort = Vec::new();
-    for s in &req.sort {
-        let column = lookup(&s.column, &req.sort_param)?;
-        if above(&column, declared) {
-            return Err(refuse_phi(vec![&column], declared, "sorted on"));
-        }
-        sort.push((column, s.descending));
-    }
+    let sort: Vec<(ColumnMeta, bool)> = sort_columns.into_iter().zip(&req.sort).map(|(c, s)| (c, s.descending)).collect();
 
     let mut phi_touched: Vec<String> = Vec::new();
     let touched = columns.iter().chain(filters.iter().map(|f| &f.column)).chain(sort.iter().map(|(c, _)| c));

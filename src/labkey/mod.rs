@@ -84,7 +84,11 @@ async fn handle(state: &AppState, lk: LabKeyPath, req: Request) -> Result<Respon
                 _ => select_rows(state, &p, &lk, &params).await,
             }
         }
-        _ => Err(LabKeyError::not_found(&format!("Attest does not implement the action '{}-{}'", lk.controller, lk.action))),
+        _ => Err(LabKeyError::not_found(&format!(
+            "Attest does not implement the action '{}-{}'",
+            crate::data::select::shown(&lk.controller),
+            crate::data::select::shown(&lk.action)
+        ))),
     }
 }
 
@@ -159,7 +163,7 @@ fn check_schema(params: &Params) -> Result<(), LabKeyError> {
 async fn require_study(state: &AppState, container: &str) -> Result<String, LabKeyError> {
     catalog::study_name(&state.db, container)
         .await?
-        .ok_or_else(|| LabKeyError::not_found(&format!("No study (container) named '{container}'")))
+        .ok_or_else(|| LabKeyError::not_found(&format!("No study (container) named '{}'", crate::data::select::shown(container))))
 }
 
 async fn get_schemas(state: &AppState, lk: &LabKeyPath, params: &Params) -> Result<Response, LabKeyError> {
@@ -247,7 +251,8 @@ pub fn select_request(study: &str, params: &Params) -> Result<SelectRequest, Lab
         let Some(rest) = k.strip_prefix("query.") else { continue };
         let Some((column, op)) = rest.rsplit_once('~') else { continue };
         if column.is_empty() {
-            return Err(LabKeyError::bad_request(&format!("{k}: a filter needs a column name"), Some(k)));
+            let k = crate::data::select::shown(k);
+            return Err(LabKeyError::bad_request(&format!("{k}: a filter needs a column name"), Some(&k)));
         }
         filters.push(RawFilter { param: k.clone(), column: column.to_string(), op: op.to_string(), value: v.clone() });
     }

@@ -12,5 +12,6 @@ mod keys;
 mod multi_node;
 mod labkey;
 mod import;
+mod security;
 mod sessions;
 mod wizard;
