@@ -19,4 +19,10 @@ cat > "$DIR/users.json" <<JSON
  "researcher": {"email": "researcher@e2e.test", "password": "$RESEARCHER_PW"},
  "auditor": {"email": "auditor@e2e.test", "password": "$AUDITOR_PW"}}
 JSON
+if [ -n "${ATTEST_TEST_LOG_DIR:-}" ]; then
+  # trace-level logs, and the passwords they must not contain (scripts/check-secrets.py)
+  mkdir -p "$ATTEST_TEST_LOG_DIR"
+  printf '%s\n%s\n%s\n' "$ADMIN_PW" "$RESEARCHER_PW" "$AUDITOR_PW" >> "$ATTEST_TEST_LOG_DIR/secrets-e2e.txt"
+  ATTEST_LOG=trace exec "$BIN" serve --no-demo --addr 127.0.0.1:3999 --data-dir "$DIR" 2> "$ATTEST_TEST_LOG_DIR/e2e-server.log"
+fi
 exec "$BIN" serve --no-demo --addr 127.0.0.1:3999 --data-dir "$DIR"

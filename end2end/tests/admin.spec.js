@@ -1,6 +1,6 @@
 // @ts-check
 const { test, expect, request } = require('./fixtures');
-const { users, hydrated, signInByKeyboard, apiLogin, allowKeys } = require('./helpers');
+const { users, hydrated, signInByKeyboard, apiLogin, allowKeys, recordSecret } = require('./helpers');
 
 test('an admin creates a user on the Users page', async ({ page }, info) => {
   const { admin } = users();
@@ -45,6 +45,7 @@ test('ending a session on the Sessions page kills its key in use', async ({ page
   const created = await api.post('/api/session-keys', { headers: { cookie }, data: {} });
   expect(created.status()).toBe(201);
   const { key } = await created.json();
+  recordSecret(key);
   const call = () => api.get('/synthea/query-selectRows.api?schemaName=study&query.queryName=patients&query.maxRows=1', { headers: { apikey: key } });
   expect((await call()).status()).toBe(200);
 
@@ -71,6 +72,7 @@ test('new terms: the browser shows the terms step again and the key works once a
   await page.getByRole('menuitem', { name: 'API session key' }).click();
   await page.locator('#generate-key').click();
   const key = await page.locator('#session-key').inputValue();
+  recordSecret(key);
   await page.locator('#key-done').click();
   const call = () => api.get('/synthea/query-selectRows.api?schemaName=study&query.queryName=patients&query.maxRows=1', { headers: { apikey: key } });
   expect((await call()).status()).toBe(200);

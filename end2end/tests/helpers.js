@@ -3,6 +3,12 @@ const fs = require('fs');
 const path = require('path');
 const { expect } = require('@playwright/test');
 
+/** Notes a secret (a key, a cookie) for scripts/check-secrets.py. */
+function recordSecret(secret) {
+  const dir = process.env.ATTEST_TEST_LOG_DIR;
+  if (dir) fs.appendFileSync(path.join(dir, 'secrets-e2e.txt'), secret + '\n');
+}
+
 function users() {
   return JSON.parse(fs.readFileSync(path.join(__dirname, '../../target/e2e/users.json'), 'utf8'));
 }
@@ -46,13 +52,16 @@ async function signInByKeyboard(page, user, { irb = 'IRB-2026-001', phiSteps = 1
   await expect(page.locator('#accept-terms')).toBeFocused();
   await page.keyboard.press('Enter');
   await expect(page.getByRole('heading', { name: 'Studies' })).toBeVisible();
+  for (const c of await page.context().cookies()) recordSecret(c.value);
 }
 
 /** Signs in through the JSON API; returns the Cookie header value. */
 async function apiLogin(api, user) {
   const r = await api.post('/api/login', { data: { email: user.email, password: user.password } });
   expect(r.status()).toBe(200);
-  return r.headers()['set-cookie'].split(';')[0];
+  const cookie = r.headers()['set-cookie'].split(';')[0];
+  recordSecret(cookie.split('=')[1]);
+  return cookie;
 }
 
 /** Turns on "Allow API session keys" (as an admin, through the API). */
@@ -62,4 +71,4 @@ async function allowKeys(api) {
   expect(r.status()).toBe(200);
 }
 
-module.exports = { users, hydrated, signInByKeyboard, apiLogin, allowKeys };
+module.exports = { users, hydrated, signInByKeyboard, apiLogin, allowKeys, recordSecret };

@@ -1,6 +1,6 @@
 // @ts-check
 const { test, expect, request } = require('./fixtures');
-const { users, hydrated, signInByKeyboard } = require('./helpers');
+const { users, hydrated, signInByKeyboard, recordSecret } = require('./helpers');
 
 test('an admin allows session keys on the Site Settings page', async ({ page }, info) => {
   const { admin } = users();
@@ -34,6 +34,7 @@ test('generate a key, copy it to the clipboard, use it, sign out: 401', async ({
   await expect(page.locator('#copied')).toHaveText('Copied');
   await page.screenshot({ path: info.outputPath('key-dialog.png') });
   const key = await page.evaluate(() => navigator.clipboard.readText());
+  recordSecret(key);
   expect(key).toBe(await field.inputValue());
   await expect(page.locator('#key-list tbody tr')).toHaveCount(1);
 

@@ -349,3 +349,15 @@ async fn the_sqlite_authorizer_refuses_what_the_checker_did_not_allow() {
     assert!(matches!(fetch(&app.state.db, &spin, &[], &quick, None).await, Err(ReadError::Timeout(_))));
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
+
+#[tokio::test]
+async fn counting_rows_touches_no_column_and_is_allowed_at_any_level() {
+    let app = setup().await;
+    let s = script(&app, "count@example.org", PhiLevel::NotPhi).await;
+    let (st, v) = sql(&s, "SELECT count(*) AS n FROM patients").await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["rows"][0]["n"], 111);
+    let ev = app.events_of("data_access").await.pop().unwrap();
+    assert_eq!(ev["dataset"], "patients");
+    assert_eq!(ev["columns"], json!([]));
+}

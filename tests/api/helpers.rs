@@ -16,6 +16,37 @@ use serde_json::{json, Value};
 
 pub const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
+/// When ATTEST_TEST_LOG_DIR is set (scripts/test sets it), everything the servers log, at trace
+/// level, goes to files there, and every secret the tests handle (passwords, session ids, keys)
+/// is noted beside them: scripts/check-secrets.py then proves no secret reached a log.
+pub fn log_dir() -> Option<PathBuf> {
+    std::env::var_os("ATTEST_TEST_LOG_DIR").map(PathBuf::from)
+}
+
+fn init_logging() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let Some(dir) = log_dir() else { return };
+        std::fs::create_dir_all(&dir).unwrap();
+        let backend = if backend_is_postgres() { "postgres" } else { "sqlite" };
+        let file = std::fs::File::create(dir.join(format!("rust-tests-{backend}-{}.log", std::process::id()))).unwrap();
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("trace"))
+            .with_writer(std::sync::Mutex::new(file))
+            .with_ansi(false)
+            .try_init();
+    });
+}
+
+/// Notes a secret for the log check.
+pub fn record_secret(secret: &str) {
+    if let Some(dir) = log_dir() {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(dir.join(format!("secrets-rust-{}.txt", std::process::id()))).unwrap();
+        writeln!(f, "{secret}").unwrap();
+    }
+}
+
 pub struct TestApp {
     pub base: String,
     pub clock: ManualClock,
@@ -58,6 +89,7 @@ impl TestApp {
     }
 
     pub async fn spawn_with(mut config: ServerConfig) -> TestApp {
+        init_logging();
         let dir = tempfile::tempdir().expect("temp dir");
         let (database_url, pg_database) = fresh_database(dir.path()).await;
         config.data_dir = dir.path().join("data");
@@ -85,6 +117,7 @@ impl TestApp {
     /// Creates a user and returns its password.
     pub async fn user(&self, email: &str, role: Role, max_phi: PhiLevel) -> String {
         let password = format!("pw-{}-{}", attest::auth::token::public_id(16), "long enough");
+        record_secret(&password);
         attest::cli::user::create(&self.state.db, email, "Test User", role, max_phi, &SecretString::from(password.clone()))
             .await
             .expect("user created");
@@ -210,6 +243,9 @@ impl Browser {
             let s = v.to_str().unwrap();
             if let Some(rest) = s.strip_prefix("__Host-attest_session=") {
                 let value = rest.split(';').next().unwrap();
+                if !value.is_empty() {
+                    record_secret(value);
+                }
                 self.cookie = if value.is_empty() { None } else { Some(value.to_string()) };
             }
         }
@@ -227,7 +263,11 @@ impl Browser {
         let res = self.raw(method, path, body).await;
         let status = res.status();
         let text = res.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        let v: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        if let Some(k) = v.get("key").and_then(|k| k.as_str()) {
+            record_secret(k);
+        }
+        (status, v)
     }
 
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {

@@ -19,6 +19,14 @@ pub struct Node {
     pub base: String,
 }
 
+impl Node {
+    /// SIGKILL: no shutdown, no flushing, as in a crash.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for Node {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -28,12 +36,21 @@ impl Drop for Node {
 
 /// Starts `attest serve` on a free port and waits until it listens.
 pub fn spawn_node(database_url: &str, data_dir: &std::path::Path) -> Node {
+    // with a log directory, the node logs at trace level into it (see helpers::log_dir)
+    let (level, stderr) = match crate::helpers::log_dir() {
+        Some(dir) => {
+            std::fs::create_dir_all(&dir).unwrap();
+            let name = format!("node-{}-{}.log", std::process::id(), attest::auth::token::public_id(6));
+            ("trace", Stdio::from(std::fs::File::create(dir.join(name)).unwrap()))
+        }
+        None => ("warn", Stdio::null()),
+    };
     let mut child = Command::new(env!("CARGO_BIN_EXE_attest"))
         .args(["--database-url", database_url, "serve", "--no-demo", "--addr", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
-        .env("ATTEST_LOG", "warn")
+        .env("ATTEST_LOG", level)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .expect("attest starts");
     let out = child.stdout.take().expect("stdout");

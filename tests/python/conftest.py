@@ -19,6 +19,17 @@ BIN = os.environ.get("ATTEST_BIN", str(ROOT / "target" / "debug" / "attest"))
 SYNTHEA = ROOT.parent / "shared" / "data" / "synthea"
 
 
+LOG_DIR = os.environ.get("ATTEST_TEST_LOG_DIR")
+
+
+def record_secret(secret):
+    """Notes a secret for scripts/check-secrets.py, which proves no log holds it."""
+    if LOG_DIR:
+        os.makedirs(LOG_DIR, exist_ok=True)
+        with open(os.path.join(LOG_DIR, f"secrets-python-{os.getpid()}.txt"), "a") as f:
+            f.write(secret + "\n")
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -51,7 +62,9 @@ class Server:
         library's cookie jar would not send it over http: it is handled by hand here)."""
         status, body, set_cookie = self.call("POST", "/api/login", {"email": email, "password": password})
         assert status == 200, body
-        return set_cookie.split(";")[0].split("=", 1)[1]
+        cookie = set_cookie.split(";")[0].split("=", 1)[1]
+        record_secret(cookie)
+        return cookie
 
     def declare(self, cookie, activity="research-operations", irb="IRB-2026-001", phi_level="limited"):
         status, terms, _ = self.call("POST", "/api/declaration", {"activity": activity, "irb": irb, "phi_level": phi_level}, cookie)
@@ -63,11 +76,13 @@ class Server:
     def new_key(self, cookie):
         status, body, _ = self.call("POST", "/api/session-keys", {}, cookie)
         assert status == 201, body
+        record_secret(body["key"])
         return body["key"]
 
 
 def add_user(db_url, email, role, max_phi):
     password = secrets.token_urlsafe(24)
+    record_secret(password)
     subprocess.run(
         [BIN, "--database-url", db_url, "user", "add", "--email", email, "--name", email.split("@")[0],
          "--role", role, "--max-phi", max_phi, "--password-stdin"],
@@ -84,8 +99,10 @@ def server():
                     "--phi-map", str(ROOT / "examples" / "synthea" / "phi.toml")], check=True, capture_output=True)
     admin_pw = add_user(db_url, "admin@py.test", "admin", "restricted")
     port = free_port()
+    log = open(os.path.join(LOG_DIR, f"python-server-{os.getpid()}.log"), "w") if LOG_DIR else subprocess.DEVNULL
+    env = dict(os.environ, ATTEST_LOG="trace" if LOG_DIR else "warn")
     proc = subprocess.Popen([BIN, "--database-url", db_url, "serve", "--no-demo", "--addr", f"127.0.0.1:{port}", "--data-dir", tmp],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=log, env=env)
     base = f"http://127.0.0.1:{port}"
     for _ in range(200):
         try:

@@ -624,6 +624,9 @@ impl<'a> Cx<'a> {
             return Err(err(t.span(), format!("'{}' is used twice in FROM: give each an alias", src.name)));
         }
         let SourceKind::Dataset(d) = &src.kind else { unreachable!() };
+        // the table may be read (count(*) reads it without naming a column); its columns only as touched
+        self.allow.tables.entry(d.table.clone()).or_default();
+        self.read.insert(d.name.clone());
         let sql = format!("\"{}\" AS \"{}\"", d.table, src.sql);
         sources.push(src.clone());
         self.scopes.last_mut().expect("scope").push(src);
