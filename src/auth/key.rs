@@ -144,6 +144,18 @@ mod tests {
     }
 
     #[test]
+    fn a_hundred_thousand_keys_are_all_distinct_and_256_bits() {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..100_000 {
+            let k = generate().expose_secret().to_string();
+            assert_eq!(k.len(), KEY_LEN);
+            assert!(seen.insert(k));
+        }
+        // 43 base62 digits hold 256 bits: 62^43 > 2^256
+        assert!(43.0 * 62f64.log2() >= 256.0);
+    }
+
+    #[test]
     fn typos_are_caught_before_any_lookup() {
         let k = generate().expose_secret().to_string();
         // change one character of the body
