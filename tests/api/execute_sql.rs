@@ -361,3 +361,15 @@ async fn counting_rows_touches_no_column_and_is_allowed_at_any_level() {
     assert_eq!(ev["dataset"], "patients");
     assert_eq!(ev["columns"], json!([]));
 }
+
+#[tokio::test]
+async fn grouping_by_one_side_of_a_join_on_the_participant_attributes_both() {
+    let app = setup().await;
+    let s = script(&app, "joingroup@example.org", PhiLevel::Limited).await;
+    let (st, v) = sql(&s, "SELECT p.Id, min(e.START) AS first FROM patients p JOIN encounters e ON e.PATIENT = p.Id GROUP BY p.Id").await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["rowCount"], 111);
+    // without the equality, the encounters' participants are not determined
+    let (st, _) = sql(&s, "SELECT p.Id, min(e.START) AS first FROM patients p JOIN encounters e ON e.START > p.BIRTHDATE GROUP BY p.Id").await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+}

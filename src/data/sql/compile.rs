@@ -238,6 +238,20 @@ struct Cx<'a> {
     scopes: Vec<Vec<Source>>,
 }
 
+/// The `a = b` conjuncts of a condition (its top-level ANDs).
+fn conjunct_equalities(e: &Expr) -> Vec<(&Expr, &Expr)> {
+    match e {
+        Expr::BinaryOp { left, op: BinaryOperator::And, right } => {
+            let mut v = conjunct_equalities(left);
+            v.extend(conjunct_equalities(right));
+            v
+        }
+        Expr::BinaryOp { left, op: BinaryOperator::Eq, right } => vec![(left.as_ref(), right.as_ref())],
+        Expr::Nested(inner) => conjunct_equalities(inner),
+        _ => Vec::new(),
+    }
+}
+
 fn ident_name(i: &Ident) -> String {
     i.value.to_lowercase()
 }
@@ -484,26 +498,87 @@ impl<'a> Cx<'a> {
             tail.push_str(&self.order_by_in_select(ob, &cols)?);
         }
 
-        let pids = if self.attribute { self.attribution(span, &sources, distinct, any_aggregate || !group_sql.is_empty(), &items, &group_sql)? } else { Vec::new() };
+        let pids = if self.attribute {
+            // Columns equated by JOIN ... ON and WHERE (top-level AND): grouping or selecting one
+            // of them determines the others (e.GROUP BY p.Id with e.PATIENT = p.Id).
+            let mut equal: Vec<(String, String)> = Vec::new();
+            let mut conds: Vec<&Expr> = s.selection.iter().collect();
+            for twj in &s.from {
+                for j in &twj.joins {
+                    if let JoinOperator::Join(JoinConstraint::On(e)) | JoinOperator::Inner(JoinConstraint::On(e)) | JoinOperator::Left(JoinConstraint::On(e)) | JoinOperator::LeftOuter(JoinConstraint::On(e)) = &j.join_operator {
+                        conds.push(e);
+                    }
+                }
+            }
+            for c in conds {
+                for (l, r) in conjunct_equalities(c) {
+                    if let (Ok(a), Ok(b)) = (self.column_ref(l), self.column_ref(r)) {
+                        equal.push((a, b));
+                    }
+                }
+            }
+            self.attribution(span, &sources, distinct, any_aggregate || !group_sql.is_empty(), &items, &group_sql, &equal)?
+        } else {
+            Vec::new()
+        };
         self.scopes.pop();
         Ok((Part { head, pids, tail }, cols))
     }
 
+    /// The SQL of a plain column reference, if `e` is one.
+    fn column_ref(&mut self, e: &Expr) -> Result<String, SqlError> {
+        match e {
+            Expr::Identifier(_) | Expr::CompoundIdentifier(_) => Ok(self.expr(e, false)?.sql),
+            _ => Err(err(e.span(), "not a column")),
+        }
+    }
+
     /// The participant-id expressions that go with each output row of a SELECT.
-    fn attribution(&self, span: Span, sources: &[Source], distinct: bool, grouped: bool, items: &[String], groups: &[String]) -> Result<Vec<String>, SqlError> {
+    #[allow(clippy::too_many_arguments)]
+    fn attribution(
+        &self,
+        span: Span,
+        sources: &[Source],
+        distinct: bool,
+        grouped: bool,
+        items: &[String],
+        groups: &[String],
+        equal: &[(String, String)],
+    ) -> Result<Vec<String>, SqlError> {
+        // everything known equal to `x` through the equalities (their transitive closure)
+        let class = |x: &str| {
+            let mut c: Vec<String> = vec![x.to_string()];
+            let mut grew = true;
+            while grew {
+                grew = false;
+                for (a, b) in equal {
+                    for (from, to) in [(a, b), (b, a)] {
+                        if c.contains(from) && !c.contains(to) {
+                            c.push(to.clone());
+                            grew = true;
+                        }
+                    }
+                }
+            }
+            c
+        };
+        let groups: Vec<String> = groups.to_vec();
+        let items: Vec<String> = items.to_vec();
+        let in_groups = |x: &str| class(x).iter().any(|e| groups.contains(e));
+        let in_items = |x: &str| class(x).iter().any(|e| items.contains(e));
         let mut pids = Vec::new();
         for src in sources {
             match &src.kind {
                 SourceKind::Dataset(d) => {
                     let Some(p) = d.participant() else { continue };
                     let expr = format!("\"{}\".\"{}\"", src.sql, p.physical);
-                    if grouped && !groups.contains(&expr) {
+                    if grouped && !in_groups(&expr) {
                         return Err(err(span, format!(
                             "the participants whose rows this query reads cannot be determined: it aggregates rows of several participants of '{}' over PHI columns. Group by its participant column ({}) or leave PHI columns out",
                             d.name, p.name
                         )));
                     }
-                    if distinct && !items.contains(&expr) {
+                    if distinct && !in_items(&expr) {
                         return Err(err(span, format!(
                             "the participants whose rows this query reads cannot be determined: DISTINCT over PHI columns of '{}' needs its participant column ({}) in the select list",
                             d.name, p.name
