@@ -11,10 +11,14 @@ use attest::db::Db;
 #[tokio::main]
 async fn main() {
     let n: usize = std::env::var("ATTEST_BENCH_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    // ATTEST_BENCH_DB=path keeps the database (and reuses it when it exists: no writing)
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::connect(&format!("sqlite://{}", dir.path().join("audit.db").display())).await.unwrap();
+    let path = std::env::var("ATTEST_BENCH_DB").map(std::path::PathBuf::from).unwrap_or_else(|_| dir.path().join("audit.db"));
+    let reuse = path.exists();
+    let db = Db::connect(&format!("sqlite://{}", path.display())).await.unwrap();
     db.migrate().await.unwrap();
     let started = Instant::now();
+    let n = if reuse { 0 } else { n };
     let users = ["ada@example.org", "grace@example.org", "alan@example.org", "emmy@example.org", "kurt@example.org"];
     let datasets = ["patients", "encounters", "conditions", "medications"];
     let mut written = 0;

@@ -14,7 +14,7 @@ apt_needed=()
 [ "$WHAT" = bench ] && { command -v wrk >/dev/null || apt_needed+=(wrk); }
 if [ "$WHAT" != build ]; then
   python3 -c 'import ensurepip, venv' 2>/dev/null || apt_needed+=(python3-venv)
-  command -v pg_isready >/dev/null || apt_needed+=(postgresql-client)
+  [ "$WHAT" = test ] && { command -v pg_isready >/dev/null || apt_needed+=(postgresql-client); }
 fi
 if [ ${#apt_needed[@]} -gt 0 ]; then
   say "apt-get install ${apt_needed[*]}"
@@ -46,7 +46,7 @@ if [ "$WHAT" != build ]; then
     python3 -m venv .venv
     .venv/bin/pip install -q --disable-pip-version-check -r tests/python/requirements.txt
   fi
-  if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  if [ "$WHAT" = test ] && ! pg_isready -q -h 127.0.0.1 -p 5432; then
     say "starting PostgreSQL"
     command -v pg_ctlcluster >/dev/null && as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
     pg_isready -q -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is not reachable on 127.0.0.1:5432 (trust auth, user postgres): the PostgreSQL tests need it" >&2; exit 1; }

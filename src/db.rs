@@ -35,6 +35,8 @@ pub struct Db {
     /// Read-only connections for dataset reads on SQLite, where the query reader installs an
     /// authorizer and a progress handler (which need the typed connection).
     pub sqlite_reader: Option<SqlitePool>,
+    /// The SQLite file, for audit verification (which reads it row by row in place).
+    pub sqlite_file: Option<std::path::PathBuf>,
 }
 
 impl Db {
@@ -49,7 +51,7 @@ impl Db {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(opts)
                 .await?;
-            Ok(Db { pool, backend: Backend::Postgres, sqlite_reader: None })
+            Ok(Db { pool, backend: Backend::Postgres, sqlite_reader: None, sqlite_file: None })
         } else {
             Err(DbError::UnsupportedUrl)
         }
@@ -97,7 +99,7 @@ impl Db {
                     .statement_cache_capacity(0),
             )
             .await?;
-        Ok(Db { pool, backend: Backend::Sqlite, sqlite_reader: Some(reader) })
+        Ok(Db { pool, backend: Backend::Sqlite, sqlite_reader: Some(reader), sqlite_file: Some(file) })
     }
 
     pub async fn migrate(&self) -> Result<(), DbError> {

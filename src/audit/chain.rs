@@ -19,11 +19,24 @@ pub fn leaf_hash(seq: i64, e: &AuditEvent) -> [u8; 32] {
 
 /// The chain hash of event `seq` given the previous event's chain hash (hex).
 pub fn chain_hash(prev_hash_hex: &str, seq: i64, e: &AuditEvent) -> String {
+    link(prev_hash_hex, &leaf_hash(seq, e))
+}
+
+/// The leaf hash of canonical bytes (see `event::encode`).
+pub fn leaf_of(canonical: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update([0x00]);
+    h.update(canonical);
+    h.finalize().into()
+}
+
+/// SHA-256(0x01 || previous || leaf), hex.
+pub fn link(prev_hash_hex: &str, leaf: &[u8; 32]) -> String {
     let prev = hex::decode(prev_hash_hex).unwrap_or_default();
     let mut h = Sha256::new();
     h.update([0x01]);
     h.update(&prev);
-    h.update(leaf_hash(seq, e));
+    h.update(leaf);
     hex::encode(h.finalize())
 }
 

@@ -160,11 +160,41 @@ pub struct StoredEvent {
     pub hash: String,
 }
 
+/// The fields the chain covers, as text (lists and details as the JSON text that is stored),
+/// so that the writer and the verifier, reading raw rows, encode exactly the same bytes.
+pub struct Fields<'a> {
+    pub at: i64,
+    pub event_type: &'a str,
+    pub outcome: &'a str,
+    pub user_id: Option<i64>,
+    pub user_email: Option<&'a str>,
+    pub impersonator_id: Option<i64>,
+    pub impersonator_email: Option<&'a str>,
+    pub session_hash: Option<&'a str>,
+    pub declaration_id: Option<i64>,
+    pub activity: Option<&'a str>,
+    pub irb: Option<&'a str>,
+    pub phi_level: Option<&'a str>,
+    pub key_id: Option<&'a str>,
+    pub study: Option<&'a str>,
+    pub dataset: Option<&'a str>,
+    pub columns: Option<&'a str>,
+    pub phi_columns: Option<&'a str>,
+    pub filter: Option<&'a str>,
+    pub sort: Option<&'a str>,
+    pub sql: Option<&'a str>,
+    pub row_count: Option<i64>,
+    pub participants: Option<&'a str>,
+    pub client_ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    pub detail: Option<&'a str>,
+}
+
 /// The canonical encoding: every field in a fixed order, each as a 4-byte big-endian length
 /// followed by its UTF-8 bytes, NULL as length 0xFFFFFFFF. Lists and details are encoded as
 /// the JSON text that is stored, so what is verified is exactly what is in the database.
-pub fn canonical_bytes(seq: i64, e: &AuditEvent) -> Vec<u8> {
-    let mut out = Vec::with_capacity(512);
+pub fn encode(out: &mut Vec<u8>, seq: i64, f: &Fields<'_>) {
+    out.clear();
     let mut put = |v: Option<&str>| match v {
         None => out.extend_from_slice(&u32::MAX.to_be_bytes()),
         Some(s) => {
@@ -172,34 +202,105 @@ pub fn canonical_bytes(seq: i64, e: &AuditEvent) -> Vec<u8> {
             out.extend_from_slice(s.as_bytes());
         }
     };
-    let num = |v: Option<i64>| v.map(|n| n.to_string());
+    let mut nb = itoa_buf();
+    let mut num = |v: Option<i64>, put: &mut dyn FnMut(Option<&str>)| match v {
+        None => put(None),
+        Some(n) => put(Some(nb.format(n))),
+    };
     put(Some("attest-audit-v1"));
-    put(Some(&seq.to_string()));
-    put(Some(&e.at.to_string()));
-    put(Some(&e.event_type));
-    put(Some(&e.outcome));
-    put(num(e.user_id).as_deref());
-    put(e.user_email.as_deref());
-    put(num(e.impersonator_id).as_deref());
-    put(e.impersonator_email.as_deref());
-    put(e.session_hash.as_deref());
-    put(num(e.declaration_id).as_deref());
-    put(e.activity.as_deref());
-    put(e.irb.as_deref());
-    put(e.phi_level.as_deref());
-    put(e.key_id.as_deref());
-    put(e.study.as_deref());
-    put(e.dataset.as_deref());
-    put(AuditEvent::json_list(&e.columns).as_deref());
-    put(AuditEvent::json_list(&e.phi_columns).as_deref());
-    put(e.filter.as_deref());
-    put(e.sort.as_deref());
-    put(e.sql.as_deref());
-    put(num(e.row_count).as_deref());
-    put(AuditEvent::json_list(&e.participants).as_deref());
-    put(e.client_ip.as_deref());
-    put(e.user_agent.as_deref());
-    put(e.detail_text().as_deref());
+    num(Some(seq), &mut put);
+    num(Some(f.at), &mut put);
+    put(Some(f.event_type));
+    put(Some(f.outcome));
+    num(f.user_id, &mut put);
+    put(f.user_email);
+    num(f.impersonator_id, &mut put);
+    put(f.impersonator_email);
+    put(f.session_hash);
+    num(f.declaration_id, &mut put);
+    put(f.activity);
+    put(f.irb);
+    put(f.phi_level);
+    put(f.key_id);
+    put(f.study);
+    put(f.dataset);
+    put(f.columns);
+    put(f.phi_columns);
+    put(f.filter);
+    put(f.sort);
+    put(f.sql);
+    num(f.row_count, &mut put);
+    put(f.participants);
+    put(f.client_ip);
+    put(f.user_agent);
+    put(f.detail);
+}
+
+/// Decimal text of integers without allocating.
+struct NumBuf([u8; 24], usize);
+
+fn itoa_buf() -> NumBuf {
+    NumBuf([0; 24], 0)
+}
+
+impl NumBuf {
+    fn format(&mut self, n: i64) -> &str {
+        let mut v = n.unsigned_abs();
+        let mut i = self.0.len();
+        loop {
+            i -= 1;
+            self.0[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        if n < 0 {
+            i -= 1;
+            self.0[i] = b'-';
+        }
+        self.1 = i;
+        std::str::from_utf8(&self.0[i..]).expect("digits")
+    }
+}
+
+pub fn canonical_bytes(seq: i64, e: &AuditEvent) -> Vec<u8> {
+    let columns = AuditEvent::json_list(&e.columns);
+    let phi_columns = AuditEvent::json_list(&e.phi_columns);
+    let participants = AuditEvent::json_list(&e.participants);
+    let detail = e.detail_text();
+    let mut out = Vec::with_capacity(512);
+    encode(
+        &mut out,
+        seq,
+        &Fields {
+            at: e.at,
+            event_type: &e.event_type,
+            outcome: &e.outcome,
+            user_id: e.user_id,
+            user_email: e.user_email.as_deref(),
+            impersonator_id: e.impersonator_id,
+            impersonator_email: e.impersonator_email.as_deref(),
+            session_hash: e.session_hash.as_deref(),
+            declaration_id: e.declaration_id,
+            activity: e.activity.as_deref(),
+            irb: e.irb.as_deref(),
+            phi_level: e.phi_level.as_deref(),
+            key_id: e.key_id.as_deref(),
+            study: e.study.as_deref(),
+            dataset: e.dataset.as_deref(),
+            columns: columns.as_deref(),
+            phi_columns: phi_columns.as_deref(),
+            filter: e.filter.as_deref(),
+            sort: e.sort.as_deref(),
+            sql: e.sql.as_deref(),
+            row_count: e.row_count,
+            participants: participants.as_deref(),
+            client_ip: e.client_ip.as_deref(),
+            user_agent: e.user_agent.as_deref(),
+            detail: detail.as_deref(),
+        },
+    );
     out
 }
 

@@ -76,6 +76,22 @@ async fn a_clean_log_verifies_and_an_edited_field_is_named() {
     assert!(p.message.contains("altered"), "{}", p.message);
 }
 
+/// SQLite keeps whatever type is written; a number column holding text is an alteration, named
+/// with its column (not a read error that stops verification).
+#[tokio::test]
+async fn a_value_of_the_wrong_type_is_named_as_an_alteration() {
+    if backend_is_postgres() {
+        return; // PostgreSQL refuses the write itself
+    }
+    let app = app_with_log(4).await;
+    drop_triggers(&app).await;
+    let target = plain_seq(&app, 2).await;
+    sqlx::query("UPDATE audit_events SET at = 'yesterday' WHERE seq = $1").bind(target).execute(&app.state.db.pool).await.unwrap();
+    let p = verify_db(&app.state.db, &[]).await.unwrap().problem.unwrap();
+    assert_eq!(p.seq, target);
+    assert_eq!(p.message, format!("event {target} was altered: its at holds a value of the wrong type"));
+}
+
 #[tokio::test]
 async fn a_deleted_row_is_named() {
     let app = app_with_log(6).await;
