@@ -84,7 +84,7 @@ pub async fn export_log(State(state): State<AppState>, Auth(p): Auth, Query(q): 
     require_reviewer(&state, &p).await?;
     let format = Format::parse(q.format.as_deref().unwrap_or("csv"))
         .ok_or_else(|| ApiError::field(StatusCode::BAD_REQUEST, app::types::AppError::new("bad_format", "format: use csv or jsonl").with_field("format")))?;
-    let w = review::where_of(&q.filter).map_err(bad_filter)?;
+    let w = review::where_of(&q.filter, state.db.backend).map_err(bad_filter)?;
     let e = p.event(EventType::AuditExport, state.now()).detail(serde_json::json!({ "format": format.extension(), "filter": q.filter }));
     state.audit.record(e).await?;
     let mut res = Body::from_stream(export::stream(state.db.clone(), w, format)).into_response();

@@ -8,7 +8,7 @@ use super::event::StoredEvent;
 use super::store::{self, EVENT_COLUMNS};
 use crate::clock::format_ms;
 use crate::data::values::{parse_date, parse_timestamp};
-use crate::db::Db;
+use crate::db::{Backend, Db};
 use crate::users;
 
 pub fn record(e: &StoredEvent) -> AuditRecord {
@@ -98,7 +98,7 @@ fn given(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-pub fn where_of(f: &AuditFilter) -> Result<Where, BadFilter> {
+pub fn where_of(f: &AuditFilter, backend: Backend) -> Result<Where, BadFilter> {
     let mut w = Where::default();
     if let Some(v) = given(&f.from) {
         w.push("at >= $?", Arg::Int(time_bound("from", v, false)?));
@@ -123,14 +123,29 @@ pub fn where_of(f: &AuditFilter) -> Result<Where, BadFilter> {
         w.push("irb = $?", Arg::Text(v.to_string()));
     }
     if let Some(v) = given(&f.participant) {
-        w.push("seq IN (SELECT seq FROM audit_participants WHERE participant_id = $?)", Arg::Text(v.to_string()));
+        w.push(disclosed(backend), Arg::Text(v.to_string()));
     }
     Ok(w)
 }
 
+/// "This event disclosed participant `$?`": the participant's declarations from the index,
+/// then those declarations' events whose participant list holds it exactly.
+fn disclosed(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => {
+            "declaration_id IN (SELECT declaration_id FROM audit_participant_declarations WHERE participant_id = $?) \
+             AND EXISTS (SELECT 1 FROM json_each(participants_json) WHERE value = $?)"
+        }
+        Backend::Postgres => {
+            "declaration_id IN (SELECT declaration_id FROM audit_participant_declarations WHERE participant_id = $?) \
+             AND EXISTS (SELECT 1 FROM json_array_elements_text(participants_json::json) AS p(v) WHERE p.v = $?)"
+        }
+    }
+}
+
 /// One page, newest first, before `before` (exclusive).
 pub async fn page(db: &Db, f: &AuditFilter, before: Option<i64>, limit: i64) -> Result<Result<AuditPage, BadFilter>, sqlx::Error> {
-    let mut w = match where_of(f) {
+    let mut w = match where_of(f, db.backend) {
         Ok(w) => w,
         Err(e) => return Ok(Err(e)),
     };
@@ -164,8 +179,8 @@ pub async fn one(db: &Db, seq: i64) -> Result<Option<AuditRecord>, sqlx::Error> 
 /// Every access to one participant's data: who, when, under which declaration, which columns.
 pub async fn disclosures(db: &Db, participant: &str) -> Result<Vec<Disclosure>, sqlx::Error> {
     let sql = format!(
-        "SELECT {EVENT_COLUMNS} FROM audit_events WHERE seq IN (SELECT seq FROM audit_participants WHERE participant_id = $1) \
-         AND event_type = 'data_access' ORDER BY seq DESC"
+        "SELECT {EVENT_COLUMNS} FROM audit_events WHERE {} AND event_type = 'data_access' ORDER BY seq DESC",
+        disclosed(db.backend).replace("$?", "$1")
     );
     let rows = sqlx::query(&sql).bind(participant).fetch_all(&db.pool).await?;
     rows.iter()

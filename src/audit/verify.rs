@@ -190,10 +190,8 @@ where
 /// SQLite: one read transaction over the whole log (a consistent snapshot), each value read
 /// where SQLite keeps it. (Through sqlx every value of every row is copied into its own
 /// allocation and rows cross threads one by one: at a million events that was most of the time.)
-fn walk_sqlite(file: &std::path::Path, mut w: Walker) -> Result<Walker, rusqlite::Error> {
-    use rusqlite::{types::ValueRef, OpenFlags};
-    let conn = rusqlite::Connection::open_with_flags(file, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+fn walk_sqlite(conn: &rusqlite::Connection, mut w: Walker) -> Result<Walker, rusqlite::Error> {
+    use rusqlite::types::ValueRef;
     let mut stmt = conn.prepare(&format!("SELECT {EVENT_COLUMNS} FROM audit_events ORDER BY seq"))?;
     let names: Vec<String> = stmt.column_names().iter().map(|n| n.to_string()).collect();
     let mut rows = stmt.query([])?;
@@ -278,12 +276,9 @@ pub async fn verify_db(db: &Db, checkpoints: &[Checkpoint]) -> Result<Report, sq
     // Page by page in order (memory stays flat however long the log is), reading the stored
     // text as is: what is verified is exactly what is in the database.
     let mut buf = Vec::with_capacity(1024);
-    match &db.sqlite_file {
-        Some(file) => {
-            let file = file.clone();
-            w = tokio::task::spawn_blocking(move || walk_sqlite(&file, w).map_err(|e| sqlx::Error::Protocol(format!("reading the audit log: {e}"))))
-                .await
-                .map_err(|e| sqlx::Error::Protocol(e.to_string()))??;
+    match &db.sqlite_reader {
+        Some(reader) => {
+            w = reader.run(move |conn| walk_sqlite(conn, w)).await.map_err(|e| sqlx::Error::Protocol(format!("reading the audit log: {e}")))?;
         }
         None => {
             // The next page is read while this one is hashed (the database works on its own
@@ -310,8 +305,8 @@ pub async fn verify_db(db: &Db, checkpoints: &[Checkpoint]) -> Result<Report, sq
         }
     }
     if w.problem.is_none() {
-        // Participant rows outlive a truncation unless the attacker was thorough.
-        let dangling: Option<i64> = sqlx::query("SELECT MIN(seq) FROM audit_participants WHERE seq > $1")
+        // Participant-index rows outlive a truncation unless the attacker was thorough.
+        let dangling: Option<i64> = sqlx::query("SELECT MIN(first_seq) FROM audit_participant_declarations WHERE first_seq > $1")
             .bind(w.count)
             .fetch_one(&db.pool)
             .await?

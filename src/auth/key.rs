@@ -119,11 +119,14 @@ pub async fn revoke(conn: &mut AnyConnection, session_hash: &str, id: &str, now:
 }
 
 /// Records use, at most once a second per key.
+/// A key's last use is recorded at most this often.
+pub const MARK_USED_EVERY_MS: i64 = 1_000;
+
 pub async fn mark_used<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(exec: E, id: &str, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE session_keys SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at <= $3)")
         .bind(now)
         .bind(id)
-        .bind(now - 1000)
+        .bind(now - MARK_USED_EVERY_MS)
         .execute(exec)
         .await?;
     Ok(())

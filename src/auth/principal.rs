@@ -116,6 +116,8 @@ pub struct Principal {
     pub session_created_at: i64,
     pub session_last_seen_at: i64,
     pub meta: RequestMeta,
+    /// The site settings this request runs under (read once, when the credential was checked).
+    pub settings: Settings,
 }
 
 impl Principal {
@@ -154,8 +156,9 @@ fn select_principal(via_key: bool) -> String {
     } else {
         ("NULL, NULL", "", "s.id_hash = $1")
     };
+    let key_used = if via_key { "k.last_used_at" } else { "NULL" };
     format!(
-        "SELECT s.id_hash, s.created_at, s.last_seen_at, s.ended_at, {key_cols}, {u}, {a}, {d} \
+        "SELECT s.id_hash, s.created_at, s.last_seen_at, s.ended_at, {key_cols}, {u}, {a}, {d}, {key_used} \
          FROM sessions s {key_join} JOIN users u ON u.id = s.user_id \
          LEFT JOIN users a ON a.id = s.acting_user_id LEFT JOIN declarations d ON d.id = s.declaration_id \
          WHERE {filter}"
@@ -169,11 +172,12 @@ const D_AT: usize = A_AT + 11;
 /// A session row as found, before any liveness check.
 struct Found {
     principal: Principal,
+    key_last_used_at: Option<i64>,
     ended: bool,
     key_revoked: bool,
 }
 
-async fn load(state: &AppState, via_key: bool, lookup_hash: &str, meta: &RequestMeta) -> Result<Option<Found>, sqlx::Error> {
+async fn load(state: &AppState, via_key: bool, lookup_hash: &str, meta: &RequestMeta, settings: Settings) -> Result<Option<Found>, sqlx::Error> {
     let Some(row) = sqlx::query(&select_principal(via_key)).bind(lookup_hash).fetch_optional(&state.db.pool).await? else {
         return Ok(None);
     };
@@ -186,7 +190,9 @@ async fn load(state: &AppState, via_key: bool, lookup_hash: &str, meta: &Request
         Some(a) => (a, Some(signed_in)),
         None => (signed_in, None),
     };
+    let key_used_at = D_AT + DECLARATION_COLUMNS.split(", ").count();
     Ok(Some(Found {
+        key_last_used_at: row.try_get(key_used_at)?,
         ended: row.try_get::<Option<i64>, _>(3)?.is_some(),
         key_revoked: row.try_get::<Option<i64>, _>(5)?.is_some(),
         principal: Principal {
@@ -198,13 +204,15 @@ async fn load(state: &AppState, via_key: bool, lookup_hash: &str, meta: &Request
             session_created_at: row.try_get(1)?,
             session_last_seen_at: row.try_get(2)?,
             meta: meta.clone(),
+            settings,
         },
     }))
 }
 
 /// Re-reads a live session the caller already holds (after it changed it).
 pub async fn by_session_hash(state: &AppState, hash: &str, meta: RequestMeta) -> Result<Principal, AuthError> {
-    match load(state, false, hash, &meta).await? {
+    let settings = settings::load(&state.db.pool).await?;
+    match load(state, false, hash, &meta, settings).await? {
         Some(f) if !f.ended => Ok(f.principal),
         _ => Err(AuthError::SessionEnded),
     }
@@ -224,13 +232,15 @@ pub async fn resolve(state: &AppState, cred: Credential, meta: RequestMeta) -> R
             return Err(AuthError::KeyFormat(e));
         }
     }
-    let Some(found) = load(state, via_key, &sha256_hex(secret.expose_secret()), &meta).await? else {
+    let settings = settings::load(&state.db.pool).await?;
+    let Some(found) = load(state, via_key, &sha256_hex(secret.expose_secret()), &meta, settings).await? else {
         if via_key {
             refuse_key(state, secret, "unknown", None, &meta, now).await?;
             return Err(AuthError::KeyRefused);
         }
         return Err(AuthError::SessionEnded);
     };
+    let key_last_used_at = found.key_last_used_at;
     let principal = found.principal;
     if found.key_revoked {
         refuse_key(state, secret, "revoked", Some(&principal), &meta, now).await?;
@@ -243,8 +253,8 @@ pub async fn resolve(state: &AppState, cred: Credential, meta: RequestMeta) -> R
         }
         return Err(AuthError::SessionEnded);
     }
-    let settings = settings::load(&state.db.pool).await?;
-    if let Err(reason) = alive(&principal, &settings, now) {
+    let settings = &principal.settings;
+    if let Err(reason) = alive(&principal, settings, now) {
         end_noticed(state, &principal, reason, now).await?;
         if via_key {
             refuse_key(state, secret, "session ended", Some(&principal), &meta, now).await?;
@@ -252,11 +262,15 @@ pub async fn resolve(state: &AppState, cred: Credential, meta: RequestMeta) -> R
         }
         return Err(AuthError::SessionEnded);
     }
-    if !via_key || settings.key_use_refreshes_idle {
+    // Activity is recorded at most once a second (decided here, so that a busy session does
+    // not ask for the database's write lock on every request).
+    if (!via_key || settings.key_use_refreshes_idle) && now - principal.session_last_seen_at >= session::TOUCH_EVERY_MS {
         session::touch(&state.db.pool, &principal.session_hash, now).await?;
     }
     if let Some(id) = &principal.key_id {
-        key::mark_used(&state.db.pool, id, now).await?;
+        if key_last_used_at.is_none_or(|t| now - t >= key::MARK_USED_EVERY_MS) {
+            key::mark_used(&state.db.pool, id, now).await?;
+        }
     }
     Ok(principal)
 }

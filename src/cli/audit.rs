@@ -121,8 +121,8 @@ pub async fn checkpoint_cmd(url: &str, data_dir: &Path, write: bool) -> anyhow::
 
 pub async fn export_cmd(url: &str, format: &str, filter: app::types::AuditFilter, output: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let format = Format::parse(format).ok_or_else(|| anyhow::anyhow!("--format: use csv or jsonl"))?;
-    let w = review::where_of(&filter).map_err(|e| anyhow::anyhow!("{e}"))?;
     let db = Db::connect(url).await?;
+    let w = review::where_of(&filter, db.backend).map_err(|e| anyhow::anyhow!("{e}"))?;
     db.migrate().await?;
     let mut e = AuditEvent::new(EventType::AuditExport, SystemClock.now_ms());
     e.detail = Some(serde_json::json!({ "by": "command line", "format": format.extension(), "filter": filter }));

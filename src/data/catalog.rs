@@ -107,32 +107,103 @@ fn group(rows: Vec<sqlx::any::AnyRow>) -> Result<Vec<DatasetMeta>, sqlx::Error> 
     Ok(out)
 }
 
+/// The whole catalog as of one generation (see migration 0004: a counter the database moves
+/// on every change to studies, datasets or columns). Each node keeps the latest in memory and
+/// checks the counter, one small query, instead of reading the catalog for every request.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    generation: i64,
+    studies: Vec<StudyEntry>,
+}
+
+#[derive(Debug)]
+struct StudyEntry {
+    name: String,
+    /// Ordered by name.
+    datasets: Vec<DatasetMeta>,
+}
+
+impl Catalog {
+    /// Study names are matched as LabKey matches containers: exactly, else ignoring case.
+    fn study(&self, name: &str) -> Option<&StudyEntry> {
+        self.studies.iter().find(|s| s.name == name).or_else(|| {
+            let lower = name.to_lowercase();
+            self.studies.iter().find(|s| s.name.to_lowercase() == lower)
+        })
+    }
+
+    pub fn study_name(&self, study: &str) -> Option<String> {
+        self.study(study).map(|s| s.name.clone())
+    }
+
+    pub fn dataset(&self, study: &str, dataset: &str) -> Lookup {
+        let Some(s) = self.study(study) else { return Lookup::NoStudy };
+        let lower = dataset.to_lowercase();
+        match s.datasets.iter().find(|d| d.name == dataset).or_else(|| s.datasets.iter().find(|d| d.name.to_lowercase() == lower)) {
+            Some(d) => Lookup::Found(Box::new(d.clone())),
+            None => Lookup::NoDataset,
+        }
+    }
+
+    pub fn datasets_of(&self, study: &str) -> Vec<DatasetMeta> {
+        self.study(study).map(|s| s.datasets.clone()).unwrap_or_default()
+    }
+
+    pub fn study_names(&self) -> Vec<String> {
+        self.studies.iter().map(|s| s.name.clone()).collect()
+    }
+}
+
+async fn generation(db: &Db) -> Result<i64, sqlx::Error> {
+    sqlx::query("SELECT generation FROM catalog_generation WHERE id = 1").fetch_one(&db.pool).await?.try_get(0)
+}
+
+async fn load(db: &Db, generation: i64) -> Result<Catalog, sqlx::Error> {
+    let names = sqlx::query("SELECT name FROM studies ORDER BY name").fetch_all(&db.pool).await?;
+    let rows = sqlx::query(&format!("{DATASET_SELECT} ORDER BY s.name, d.name, d.id, c.ordinal")).fetch_all(&db.pool).await?;
+    let mut datasets = group(rows)?.into_iter().peekable();
+    let mut studies = Vec::new();
+    for r in names {
+        let name: String = r.try_get(0)?;
+        let mut mine = Vec::new();
+        while let Some(d) = datasets.next_if(|d| d.study == name) {
+            mine.push(d);
+        }
+        studies.push(StudyEntry { name, datasets: mine });
+    }
+    Ok(Catalog { generation, studies })
+}
+
+/// The catalog as it is now: the cached one while the database's counter has not moved.
+pub async fn current(db: &Db) -> Result<std::sync::Arc<Catalog>, sqlx::Error> {
+    let mut g = generation(db).await?;
+    if let Some(c) = db.catalog_cache.lock().expect("catalog cache").as_ref().filter(|c| c.generation == g) {
+        return Ok(c.clone());
+    }
+    // Read until the counter holds still across the read (an import may land in between).
+    for _ in 0..5 {
+        let c = load(db, g).await?;
+        let after = generation(db).await?;
+        if after == g {
+            let c = std::sync::Arc::new(c);
+            *db.catalog_cache.lock().expect("catalog cache") = Some(c.clone());
+            return Ok(c);
+        }
+        g = after;
+    }
+    Err(sqlx::Error::Protocol("the catalog kept changing while it was read".into()))
+}
+
 pub async fn study_name(db: &Db, study: &str) -> Result<Option<String>, sqlx::Error> {
-    let r = sqlx::query("SELECT name FROM studies WHERE LOWER(name) = LOWER($1)").bind(study).fetch_optional(&db.pool).await?;
-    r.map(|r| r.try_get(0)).transpose()
+    Ok(current(db).await?.study_name(study))
 }
 
 pub async fn dataset(db: &Db, study: &str, dataset: &str) -> Result<Lookup, sqlx::Error> {
-    let rows = sqlx::query(&format!(
-        "{DATASET_SELECT} WHERE LOWER(s.name) = LOWER($1) AND LOWER(d.name) = LOWER($2) ORDER BY d.id, c.ordinal"
-    ))
-    .bind(study)
-    .bind(dataset)
-    .fetch_all(&db.pool)
-    .await?;
-    let mut found = group(rows)?;
-    if let Some(d) = found.pop() {
-        return Ok(Lookup::Found(Box::new(d)));
-    }
-    Ok(if study_name(db, study).await?.is_some() { Lookup::NoDataset } else { Lookup::NoStudy })
+    Ok(current(db).await?.dataset(study, dataset))
 }
 
 pub async fn datasets_of(db: &Db, study: &str) -> Result<Vec<DatasetMeta>, sqlx::Error> {
-    let rows = sqlx::query(&format!("{DATASET_SELECT} WHERE LOWER(s.name) = LOWER($1) ORDER BY d.name, d.id, c.ordinal"))
-        .bind(study)
-        .fetch_all(&db.pool)
-        .await?;
-    group(rows)
+    Ok(current(db).await?.datasets_of(study))
 }
 
 pub fn info(d: &DatasetMeta) -> DatasetInfo {
@@ -145,12 +216,6 @@ pub fn info(d: &DatasetMeta) -> DatasetInfo {
 }
 
 pub async fn studies(db: &Db) -> Result<Vec<StudyInfo>, sqlx::Error> {
-    let rows = sqlx::query("SELECT name FROM studies ORDER BY name").fetch_all(&db.pool).await?;
-    let mut out = Vec::new();
-    for r in rows {
-        let name: String = r.try_get(0)?;
-        let datasets = datasets_of(db, &name).await?.iter().map(info).collect();
-        out.push(StudyInfo { name, datasets });
-    }
-    Ok(out)
+    let c = current(db).await?;
+    Ok(c.studies.iter().map(|s| StudyInfo { name: s.name.clone(), datasets: s.datasets.iter().map(info).collect() }).collect())
 }

@@ -5,7 +5,7 @@
 
 use app::types::{HiddenColumns, PhiLevel};
 
-use super::catalog::{self, DataType, Lookup};
+use super::catalog::{self, Catalog, DataType, Lookup};
 use super::reader::{self, Limits, ReadError};
 use super::select::{self, MaxRows, SelectRequest, MAX_ROWS};
 use super::sql;
@@ -13,7 +13,6 @@ use super::values::Cell;
 use crate::audit::EventType;
 use crate::auth::principal::Principal;
 use crate::compliance::{self, Missing};
-use crate::settings;
 use crate::state::AppState;
 
 /// What a caller may ask the gate for.
@@ -123,6 +122,8 @@ impl From<ReadError> for GateError {
         match e {
             ReadError::Timeout(_) => GateError::Timeout,
             ReadError::NotAuthorized => GateError::Query("the query reads something it may not".into()),
+            ReadError::Refused { code, message } => GateError::Internal(anyhow::anyhow!("the database refused a statement (code {code}): {message}")),
+            ReadError::Sqlite(e) => GateError::Internal(e.into()),
             ReadError::Db(e) => GateError::Internal(e.into()),
         }
     }
@@ -141,8 +142,17 @@ pub async fn release(state: &AppState, p: &Principal, req: DataRequest) -> Resul
 
 async fn check_and_read(state: &AppState, p: &Principal, req: &DataRequest) -> Result<Released, GateError> {
     let now = state.now();
-    let settings = settings::load(&state.db.pool).await?;
-    if let Some(missing) = compliance::readiness(state, p, &settings, now).await? {
+    // One catalog snapshot for the whole request. An unknown study is "not found" before
+    // anything else, as LabKey answers for an unknown container.
+    let catalog = catalog::current(&state.db).await?;
+    let study = match req {
+        DataRequest::Select(r) => &r.study,
+        DataRequest::Sql(r) => &r.study,
+    };
+    if catalog.study_name(study).is_none() {
+        return Err(GateError::NoStudy(select::shown(study)));
+    }
+    if let Some(missing) = compliance::readiness(state, p, &p.settings, now).await? {
         return Err(GateError::NotReady(missing));
     }
     if !p.user.role.may_read_data() {
@@ -150,13 +160,13 @@ async fn check_and_read(state: &AppState, p: &Principal, req: &DataRequest) -> R
     }
     let declared = p.declaration.as_ref().map(|d| d.phi_level).expect("readiness implies a declaration");
     match req {
-        DataRequest::Select(r) => select_rows(state, p, r, declared).await,
-        DataRequest::Sql(r) => run_sql(state, p, r, declared).await,
+        DataRequest::Select(r) => select_rows(state, p, r, declared, &catalog).await,
+        DataRequest::Sql(r) => run_sql(state, p, r, declared, &catalog).await,
     }
 }
 
-async fn select_rows(state: &AppState, p: &Principal, req: &SelectRequest, declared: PhiLevel) -> Result<Released, GateError> {
-    let dataset = match catalog::dataset(&state.db, &req.study, &req.dataset).await? {
+async fn select_rows(state: &AppState, p: &Principal, req: &SelectRequest, declared: PhiLevel, catalog: &Catalog) -> Result<Released, GateError> {
+    let dataset = match catalog.dataset(&req.study, &req.dataset) {
         Lookup::Found(d) => *d,
         Lookup::NoStudy => return Err(GateError::NoStudy(select::shown(&req.study))),
         Lookup::NoDataset => return Err(GateError::NoDataset { study: select::shown(&req.study), dataset: select::shown(&req.dataset) }),
@@ -232,11 +242,11 @@ fn page_limit(max_rows: MaxRows, total: i64, offset: i64, param: &str) -> Result
 /// executeSql: checked and compiled (see `data::sql`), refused above the declared PHI level
 /// before anything runs, run read-only behind the SQLite authorizer, and audited with its text,
 /// the columns it read and the participants of the rows it returned.
-async fn run_sql(state: &AppState, p: &Principal, req: &SqlRequest, declared: PhiLevel) -> Result<Released, GateError> {
-    let Some(study) = catalog::study_name(&state.db, &req.study).await? else {
+async fn run_sql(state: &AppState, p: &Principal, req: &SqlRequest, declared: PhiLevel, catalog: &Catalog) -> Result<Released, GateError> {
+    let Some(study) = catalog.study_name(&req.study) else {
         return Err(GateError::NoStudy(select::shown(&req.study)));
     };
-    let datasets = catalog::datasets_of(&state.db, &study).await?;
+    let datasets = catalog.datasets_of(&study);
     let backend = state.db.backend;
     let mut compiled = sql::compile(&req.sql, &datasets, backend, false).map_err(|e| GateError::Query(e.to_string()))?;
     if let Some((required, columns)) = sql::above_declared(&compiled.touched, declared) {
@@ -303,8 +313,8 @@ async fn run_sql(state: &AppState, p: &Principal, req: &SqlRequest, declared: Ph
 /// Database errors of user SQL are reported without their text (it can quote values).
 fn sql_read_error(e: ReadError) -> GateError {
     match e {
-        ReadError::Db(sqlx::Error::Database(d)) => {
-            tracing::info!(code = ?d.code(), "a checked query failed in the database");
+        ReadError::Refused { code, .. } => {
+            tracing::info!(code, "a checked query failed in the database");
             GateError::Query("the database could not run this query (check the types of compared values, e.g. numbers against text)".into())
         }
         other => other.into(),

@@ -57,6 +57,11 @@ pub enum ReadError {
     Timeout(Duration),
     #[error("the query was refused by the database's read authorizer")]
     NotAuthorized,
+    /// The database could not run the statement. Its message can quote values: for logs only.
+    #[error("the database refused the statement (code {code})")]
+    Refused { code: String, message: String },
+    #[error(transparent)]
+    Sqlite(rusqlite::Error),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
@@ -96,6 +101,9 @@ async fn postgres_fetch(db: &Db, st: &Statement, kinds: &[Kind], limits: &Limits
     let rows = match q.fetch_all(&mut *tx).await {
         Ok(r) => r,
         Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("57014") => return Err(ReadError::Timeout(limits.timeout)),
+        Err(sqlx::Error::Database(e)) => {
+            return Err(ReadError::Refused { code: e.code().map(|c| c.into_owned()).unwrap_or_default(), message: e.message().to_string() })
+        }
         Err(e) => return Err(e.into()),
     };
     tx.commit().await?;
@@ -135,131 +143,104 @@ fn decode_any(r: &sqlx::any::AnyRow, i: usize, kind: Kind, ty: &str) -> Result<C
 
 mod sqlite {
     use super::*;
-    use sqlx::sqlite::{SqliteArguments, SqliteRow};
-    use sqlx::{Arguments, SqlitePool};
-    use std::ffi::{c_char, c_int, c_void, CStr};
+    use crate::db::SqliteReadPool;
+    use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
+    use rusqlite::types::{Value, ValueRef};
+    use rusqlite::ErrorCode;
     use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
 
     pub async fn fetch(
-        pool: &SqlitePool,
+        pool: &Arc<SqliteReadPool>,
         st: &Statement,
         kinds: &[Kind],
         limits: &Limits,
         allow: Option<&ReadAllowList>,
     ) -> Result<Vec<Vec<Cell>>, ReadError> {
-        let mut conn = pool.acquire().await?;
-        let deadline = Instant::now() + limits.timeout;
-        // Boxed so its address is stable while SQLite holds it.
-        let allow_box: Option<Box<AuthorizerState>> =
-            allow.map(|a| Box::new(AuthorizerState { allow: a.clone(), denied: AtomicBool::new(false) }));
-        {
-            let mut h = conn.lock_handle().await?;
-            h.set_progress_handler(1000, move || Instant::now() < deadline);
-            if let Some(state) = &allow_box {
-                let ptr = &**state as *const AuthorizerState as *mut c_void;
-                // SAFETY: the handle is valid while locked; `state` outlives the query (the
-                // authorizer is removed below before `allow_box` is dropped).
-                unsafe {
-                    libsqlite3_sys::sqlite3_set_authorizer(h.as_raw_handle().as_ptr(), Some(authorize), ptr);
+        let (st, kinds, allow) = (st.clone(), kinds.to_vec(), allow.cloned());
+        let timeout = limits.timeout;
+        let denied = Arc::new(AtomicBool::new(false));
+        let seen_denied = denied.clone();
+        let result = pool
+            .run(move |conn| {
+                let deadline = Instant::now() + timeout;
+                // true = interrupt
+                conn.progress_handler(1000, Some(move || Instant::now() >= deadline));
+                match allow {
+                    Some(allow) => {
+                        // executeSql: prepared fresh under the authorizer (never from the cache,
+                        // where a statement would have been authorized for someone else), which
+                        // stays installed while it runs: a schema change makes SQLite prepare
+                        // the statement again, and that is checked too. `run` removes it.
+                        conn.authorizer(Some(move |ctx: AuthContext<'_>| authorize(&allow, &denied, ctx)));
+                        let mut stmt = conn.prepare(&st.sql)?;
+                        read_all(&mut stmt, &st.args, &kinds)
+                    }
+                    None => {
+                        let mut stmt = conn.prepare_cached(&st.sql)?;
+                        read_all(&mut stmt, &st.args, &kinds)
+                    }
                 }
-            }
-        }
-        let mut args = SqliteArguments::default();
-        for a in &st.args {
-            let r = match a {
-                Cell::Null => args.add(Option::<String>::None),
-                Cell::Int(i) => args.add(*i),
-                Cell::Float(f) => args.add(*f),
-                Cell::Text(s) => args.add(s.clone()),
-            };
-            r.map_err(sqlx::Error::Encode)?;
-        }
-        let result = sqlx::query_with(&st.sql, args).persistent(false).fetch_all(&mut *conn).await;
-        let denied = allow_box.as_ref().is_some_and(|s| s.denied.load(Ordering::SeqCst));
-        {
-            let mut h = conn.lock_handle().await?;
-            h.remove_progress_handler();
-            if allow_box.is_some() {
-                // SAFETY: as above; clearing the authorizer before the state is freed.
-                unsafe {
-                    libsqlite3_sys::sqlite3_set_authorizer(h.as_raw_handle().as_ptr(), None, std::ptr::null_mut());
-                }
-            }
-        }
-        drop(allow_box);
-        let rows = match result {
-            Ok(r) => r,
-            Err(_) if denied => return Err(ReadError::NotAuthorized),
-            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("9") || Instant::now() >= deadline => {
-                let _ = e;
-                return Err(ReadError::Timeout(limits.timeout));
-            }
-            Err(e) => return Err(e.into()),
-        };
-        rows.iter().map(|r| decode_row(r, kinds)).collect::<Result<_, _>>().map_err(ReadError::from)
-    }
-
-    fn decode_row(r: &SqliteRow, kinds: &[Kind]) -> Result<Vec<Cell>, sqlx::Error> {
-        (0..r.columns().len())
-            .map(|i| {
-                let raw = r.try_get_raw(i)?;
-                if raw.is_null() {
-                    return Ok(Cell::Null);
-                }
-                let ty = raw.type_info().name().to_string();
-                let kind = kinds.get(i).copied().unwrap_or(Kind::Dynamic);
-                Ok(match (kind, ty.as_str()) {
-                    (Kind::Float, "INTEGER") => Cell::Float(r.try_get::<i64, _>(i)? as f64),
-                    (_, "INTEGER") => Cell::Int(r.try_get(i)?),
-                    (_, "REAL") => Cell::Float(r.try_get(i)?),
-                    (_, "BLOB") => Cell::Text("(binary)".into()),
-                    _ => Cell::Text(r.try_get(i)?),
-                })
             })
-            .collect()
+            .await;
+        match result {
+            Ok(rows) => Ok(rows),
+            Err(_) if seen_denied.load(Ordering::SeqCst) => Err(ReadError::NotAuthorized),
+            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == ErrorCode::OperationInterrupted => Err(ReadError::Timeout(timeout)),
+            Err(rusqlite::Error::SqliteFailure(e, message)) => {
+                Err(ReadError::Refused { code: e.extended_code.to_string(), message: message.unwrap_or_else(|| e.to_string()) })
+            }
+            Err(e) => Err(ReadError::Sqlite(e)),
+        }
     }
 
-    struct AuthorizerState {
-        allow: ReadAllowList,
-        denied: AtomicBool,
+    fn read_all(stmt: &mut rusqlite::Statement<'_>, args: &[Cell], kinds: &[Kind]) -> rusqlite::Result<Vec<Vec<Cell>>> {
+        let n = stmt.column_count();
+        let mut rows = stmt.query(rusqlite::params_from_iter(args.iter().map(to_value)))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let mut row = Vec::with_capacity(n);
+            for i in 0..n {
+                let kind = kinds.get(i).copied().unwrap_or(Kind::Dynamic);
+                row.push(match r.get_ref(i)? {
+                    ValueRef::Null => Cell::Null,
+                    ValueRef::Integer(v) if kind == Kind::Float => Cell::Float(v as f64),
+                    ValueRef::Integer(v) => Cell::Int(v),
+                    ValueRef::Real(v) => Cell::Float(v),
+                    ValueRef::Text(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
+                    ValueRef::Blob(_) => Cell::Text("(binary)".into()),
+                });
+            }
+            out.push(row);
+        }
+        Ok(out)
     }
 
-    const SQLITE_OK: c_int = 0;
-    const SQLITE_DENY: c_int = 1;
-    const SQLITE_SELECT: c_int = 21;
-    const SQLITE_READ: c_int = 20;
-    const SQLITE_FUNCTION: c_int = 31;
-    const SQLITE_RECURSIVE: c_int = 33;
-
-    unsafe fn text(p: *const c_char) -> Option<String> {
-        (!p.is_null()).then(|| CStr::from_ptr(p).to_string_lossy().into_owned())
+    fn to_value(c: &Cell) -> Value {
+        match c {
+            Cell::Null => Value::Null,
+            Cell::Int(i) => Value::Integer(*i),
+            Cell::Float(f) => Value::Real(*f),
+            Cell::Text(s) => Value::Text(s.clone()),
+        }
     }
 
     /// Allows SELECT, reads of allowed (table, column) pairs, and functions; denies everything
     /// else (writes, PRAGMA, ATTACH, reading any other table or column).
-    unsafe extern "C" fn authorize(
-        data: *mut c_void,
-        action: c_int,
-        a1: *const c_char,
-        a2: *const c_char,
-        _db: *const c_char,
-        _trigger: *const c_char,
-    ) -> c_int {
-        let state = &*(data as *const AuthorizerState);
-        let ok = match action {
-            SQLITE_SELECT | SQLITE_FUNCTION | SQLITE_RECURSIVE => true,
-            SQLITE_READ => match (text(a1), text(a2)) {
-                // an empty column name: the table is read without naming a column (count(*))
-                (Some(table), Some(column)) => state.allow.tables.get(&table).is_some_and(|cols| column.is_empty() || cols.contains(&column)),
-                _ => false,
-            },
+    fn authorize(allow: &ReadAllowList, denied: &AtomicBool, ctx: AuthContext<'_>) -> Authorization {
+        let ok = match ctx.action {
+            AuthAction::Select | AuthAction::Function { .. } | AuthAction::Recursive => true,
+            // an empty column name: the table is read without naming a column (count(*))
+            AuthAction::Read { table_name, column_name } => {
+                allow.tables.get(table_name).is_some_and(|cols| column_name.is_empty() || cols.contains(column_name))
+            }
             _ => false,
         };
         if ok {
-            SQLITE_OK
+            Authorization::Allow
         } else {
-            state.denied.store(true, Ordering::SeqCst);
-            SQLITE_DENY
+            denied.store(true, Ordering::SeqCst);
+            Authorization::Deny
         }
     }
 }

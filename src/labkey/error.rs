@@ -71,6 +71,11 @@ impl From<AuthError> for LabKeyError {
     }
 }
 
+/// LabKey's words for an unknown container.
+pub fn no_study_message(shown: &str) -> String {
+    format!("No study (container) named '{shown}'")
+}
+
 impl From<GateError> for LabKeyError {
     fn from(e: GateError) -> Self {
         let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -89,6 +94,7 @@ impl From<GateError> for LabKeyError {
                 tracing::error!(error = %inner, "internal error in a data request");
                 "Something went wrong on the server; the error was logged.".to_string()
             }
+            GateError::NoStudy(study) => no_study_message(study),
             GateError::NoDataset { study, dataset } => format!("The specified query '{dataset}' does not exist in schema 'study' of '{study}'"),
             other => other.to_string(),
         };

@@ -163,7 +163,7 @@ fn check_schema(params: &Params) -> Result<(), LabKeyError> {
 async fn require_study(state: &AppState, container: &str) -> Result<String, LabKeyError> {
     catalog::study_name(&state.db, container)
         .await?
-        .ok_or_else(|| LabKeyError::not_found(&format!("No study (container) named '{}'", crate::data::select::shown(container))))
+        .ok_or_else(|| LabKeyError::not_found(&error::no_study_message(&crate::data::select::shown(container))))
 }
 
 async fn get_schemas(state: &AppState, lk: &LabKeyPath, params: &Params) -> Result<Response, LabKeyError> {
@@ -182,8 +182,7 @@ async fn get_queries(state: &AppState, p: &Principal, lk: &LabKeyPath, params: &
     check_schema(params)?;
     let with_columns = params.bool("includeColumns").unwrap_or(true);
     // Columns above the declared level are not listed (no declaration: not-phi only).
-    let s = crate::settings::load(&state.db.pool).await?;
-    let ready = crate::compliance::readiness(state, p, &s, state.now()).await?.is_none();
+    let ready = crate::compliance::readiness(state, p, &p.settings, state.now()).await?.is_none();
     let level = p.declaration.as_ref().filter(|_| ready).map(|d| d.phi_level).unwrap_or(app::types::PhiLevel::NotPhi);
     let queries: Vec<_> = catalog::datasets_of(&state.db, &study)
         .await?
@@ -274,7 +273,8 @@ pub fn select_request(study: &str, params: &Params) -> Result<SelectRequest, Lab
 }
 
 async fn execute_sql(state: &AppState, p: &Principal, lk: &LabKeyPath, params: &Params) -> Result<Response, LabKeyError> {
-    let study = require_study(state, &lk.container).await?;
+    // the gate answers an unknown study (container) with LabKey's not-found
+    let study = lk.container.clone();
     check_schema(params)?;
     let raw = params.get("sql").filter(|s| !s.trim().is_empty()).ok_or_else(|| LabKeyError::bad_request("sql: the SQL text is required", Some("sql")))?;
     let sql = crate::data::sql::waf_decode(raw).map_err(|m| LabKeyError::bad_request(&m, Some("sql")))?;
@@ -303,7 +303,8 @@ async fn execute_sql(state: &AppState, p: &Principal, lk: &LabKeyPath, params: &
 }
 
 async fn select_rows(state: &AppState, p: &Principal, lk: &LabKeyPath, params: &Params) -> Result<Response, LabKeyError> {
-    let study = require_study(state, &lk.container).await?;
+    // the gate answers an unknown study (container) with LabKey's not-found
+    let study = lk.container.clone();
     check_schema(params)?;
     let req = select_request(&study, params)?;
     let format = Format::from_api_version(params.get("apiVersion"));

@@ -1,6 +1,7 @@
 //! selectRows/executeSql response shapes: 8.3 (the default), 9.1 (cells as objects) and
 //! 13.2+ (17.1: `rows[].data`, schemaName as an array, no columnModel).
 
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{json, Map, Value};
 
 use crate::data::catalog::DataType;
@@ -33,11 +34,99 @@ pub fn json_type(dt: DataType) -> &'static str {
     }
 }
 
-/// LabKey's JSON date format: `yyyy-MM-dd HH:mm:ss.SSS`.
-fn value(cell: &Cell, dt: DataType) -> Value {
-    match (cell, dt) {
-        (Cell::Text(s), DataType::Date) if s.len() == 10 => Value::String(format!("{s} 00:00:00.000")),
-        _ => cell.to_json(),
+/// One cell as LabKey writes it; dates in LabKey's JSON format `yyyy-MM-dd HH:mm:ss.SSS`.
+struct CellOut<'a>(&'a Cell, DataType);
+
+impl Serialize for CellOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match (self.0, self.1) {
+            (Cell::Text(t), DataType::Date) if t.len() == 10 => s.serialize_str(&format!("{t} 00:00:00.000")),
+            (Cell::Text(t), _) => s.serialize_str(t),
+            (Cell::Int(i), _) => s.serialize_i64(*i),
+            (Cell::Float(f), _) if f.is_finite() => s.serialize_f64(*f),
+            (Cell::Float(_), _) | (Cell::Null, _) => s.serialize_none(),
+        }
+    }
+}
+
+/// `{"value": cell}` (9.1 and later).
+struct Wrapped<'a>(CellOut<'a>);
+
+impl Serialize for Wrapped<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(1))?;
+        m.serialize_entry("value", &self.0)?;
+        m.end()
+    }
+}
+
+/// One row: column name → cell.
+struct RowOut<'a> {
+    r: &'a Released,
+    row: &'a [Cell],
+    format: Format,
+}
+
+impl Serialize for RowOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.row.len()))?;
+        for (c, cell) in self.r.columns.iter().zip(self.row) {
+            let v = CellOut(cell, c.data_type);
+            match self.format {
+                Format::V83 => m.serialize_entry(&c.name, &v)?,
+                Format::V91 | Format::V171 => m.serialize_entry(&c.name, &Wrapped(v))?,
+            }
+        }
+        m.end()
+    }
+}
+
+/// 17.1: `{"data": row, "links": null}`.
+struct DataRow<'a>(RowOut<'a>);
+
+impl Serialize for DataRow<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("data", &self.0)?;
+        m.serialize_entry("links", &())?;
+        m.end()
+    }
+}
+
+struct RowsOut<'a> {
+    r: &'a Released,
+    format: Format,
+}
+
+impl Serialize for RowsOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.r.rows.len()))?;
+        for row in &self.r.rows {
+            let out = RowOut { r: self.r, row, format: self.format };
+            match self.format {
+                Format::V171 => seq.serialize_element(&DataRow(out))?,
+                _ => seq.serialize_element(&out)?,
+            }
+        }
+        seq.end()
+    }
+}
+
+/// A response body: the small parts as JSON values, the rows written straight from the cells
+/// (building a JSON value per cell was a tenth of a request's time).
+pub struct Rendered<'a> {
+    head: Map<String, Value>,
+    rows: RowsOut<'a>,
+}
+
+impl Serialize for Rendered<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.head.len() + 1))?;
+        for (k, v) in &self.head {
+            m.serialize_entry(k, v)?;
+        }
+        m.serialize_entry("rows", &self.rows)?;
+        m.end()
     }
 }
 
@@ -48,7 +137,7 @@ pub struct Shape<'a> {
     pub row_count: i64,
 }
 
-pub fn render(r: &Released, format: Format, shape: &Shape<'_>) -> Value {
+pub fn render<'a>(r: &'a Released, format: Format, shape: &Shape<'_>) -> Rendered<'a> {
     let fields: Vec<Value> = r
         .columns
         .iter()
@@ -79,26 +168,6 @@ pub fn render(r: &Released, format: Format, shape: &Shape<'_>) -> Value {
         meta.insert("sortInfoArray".into(), json!([info]));
     }
 
-    let rows: Vec<Value> = r
-        .rows
-        .iter()
-        .map(|row| {
-            let mut obj = Map::new();
-            for (c, cell) in r.columns.iter().zip(row) {
-                let v = value(cell, c.data_type);
-                let v = match format {
-                    Format::V83 => v,
-                    Format::V91 | Format::V171 => json!({ "value": v }),
-                };
-                obj.insert(c.name.clone(), v);
-            }
-            match format {
-                Format::V171 => json!({ "data": Value::Object(obj), "links": Value::Null }),
-                _ => Value::Object(obj),
-            }
-        })
-        .collect();
-
     let mut out = Map::new();
     match format {
         Format::V171 => {
@@ -123,7 +192,6 @@ pub fn render(r: &Released, format: Format, shape: &Shape<'_>) -> Value {
         }
     }
     out.insert("metaData".into(), Value::Object(meta));
-    out.insert("rows".into(), Value::Array(rows));
     out.insert("rowCount".into(), json!(shape.row_count));
-    Value::Object(out)
+    Rendered { head: out, rows: RowsOut { r, format } }
 }

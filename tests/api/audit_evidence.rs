@@ -27,11 +27,11 @@ async fn app_with_log(n_users: usize) -> TestApp {
 /// Lifts the append-only triggers, as an attacker with database access would.
 async fn drop_triggers(app: &TestApp) {
     if backend_is_postgres() {
-        for t in ["audit_events", "audit_participants"] {
+        for t in ["audit_events", "audit_participant_declarations"] {
             sqlx::query(&format!("ALTER TABLE {t} DISABLE TRIGGER USER")).execute(&app.state.db.pool).await.unwrap();
         }
     } else {
-        for t in ["audit_events_no_update", "audit_events_no_delete", "audit_participants_no_update", "audit_participants_no_delete"] {
+        for t in ["audit_events_no_update", "audit_events_no_delete", "audit_participant_declarations_no_update", "audit_participant_declarations_no_delete"] {
             sqlx::query(&format!("DROP TRIGGER {t}")).execute(&app.state.db.pool).await.unwrap();
         }
     }
@@ -126,7 +126,7 @@ async fn a_truncated_tail_is_caught_by_a_checkpoint_and_so_is_a_rechained_one() 
 
     drop_triggers(&app).await;
     let cut = size - 3;
-    sqlx::query("DELETE FROM audit_participants WHERE seq > $1").bind(cut).execute(&app.state.db.pool).await.unwrap();
+    sqlx::query("DELETE FROM audit_participant_declarations WHERE first_seq > $1").bind(cut).execute(&app.state.db.pool).await.unwrap();
     sqlx::query("DELETE FROM audit_events WHERE seq > $1").bind(cut).execute(&app.state.db.pool).await.unwrap();
     // the chain alone is intact...
     assert_eq!(first_bad(&app).await, None);
@@ -228,6 +228,8 @@ async fn accounting_of_disclosures_for_one_patient_after_browser_and_key_accesse
     let browser = Browser::ready(&app, "web@example.org", PhiLevel::Limited, PhiLevel::Limited).await;
     let f = json!([{ "column": "PATIENT", "op": "eq", "value": patient }]);
     assert_eq!(browser.grid("synthea", "encounters", json!({ "filters": f })).await.0, StatusCode::OK);
+    // read again under the same declaration: a second disclosure, no second index row
+    assert_eq!(browser.grid("synthea", "encounters", json!({ "filters": f })).await.0, StatusCode::OK);
     // a script's read of the patient record with a session key
     let script = Browser::ready(&app, "script@example.org", PhiLevel::Full, PhiLevel::Full).await;
     let (_, k) = script.post("/api/session-keys", json!({})).await;
@@ -242,7 +244,16 @@ async fn accounting_of_disclosures_for_one_patient_after_browser_and_key_accesse
     let (s, list) = auditor.get(&format!("/api/audit/disclosures?participant={patient}")).await;
     assert_eq!(s, StatusCode::OK, "{list}");
     let list = list.as_array().unwrap();
-    assert_eq!(list.len(), 2, "{list:?}");
+    assert_eq!(list.len(), 3, "{list:?}");
+    let index_rows: i64 = sqlx::query("SELECT COUNT(*) FROM audit_participant_declarations WHERE participant_id = $1")
+        .bind(patient)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(index_rows, 2, "one row per (participant, declaration)");
+    assert_eq!(list[1]["dataset"], "encounters");
+    assert_eq!(list[2]["dataset"], "encounters");
     let by_key = &list[0];
     assert_eq!(by_key["user_email"], "script@example.org");
     assert_eq!(by_key["via"], "session key");
@@ -252,7 +263,7 @@ async fn accounting_of_disclosures_for_one_patient_after_browser_and_key_accesse
     assert_eq!(by_key["irb"], "IRB-2026-001");
     assert_eq!(by_key["columns"], json!(["Id", "FIRST", "BIRTHDATE"]));
     assert_eq!(by_key["phi_columns"], json!(["FIRST", "BIRTHDATE"]));
-    let by_browser = &list[1];
+    let by_browser = &list[2];
     assert_eq!(by_browser["user_email"], "web@example.org");
     assert_eq!(by_browser["via"], "browser");
     assert_eq!(by_browser["dataset"], "encounters");
@@ -260,7 +271,7 @@ async fn accounting_of_disclosures_for_one_patient_after_browser_and_key_accesse
 
     // the same question through the review filters
     let (_, page) = auditor.get(&format!("/api/audit/events?participant={patient}&event_type=data_access")).await;
-    assert_eq!(page["events"].as_array().unwrap().len(), 2);
+    assert_eq!(page["events"].as_array().unwrap().len(), 3);
     // and "what did this user see"
     let uid: i64 = sqlx::query("SELECT id FROM users WHERE email = 'script@example.org'").fetch_one(&app.state.db.pool).await.unwrap().get(0);
     let (s, act) = auditor.get(&format!("/api/audit/users/{uid}")).await;

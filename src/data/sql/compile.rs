@@ -584,7 +584,12 @@ impl<'a> Cx<'a> {
                             d.name, p.name
                         )));
                     }
-                    pids.push(expr);
+                    // Under GROUP BY (or DISTINCT) the participant is read through the grouped
+                    // (selected) expression it equals: PostgreSQL refuses an ungrouped column,
+                    // and a hidden extra DISTINCT column would change the rows.
+                    let same = |pool: &[String]| class(&expr).into_iter().find(|e| pool.contains(e));
+                    let chosen = if grouped { same(&groups) } else if distinct { same(&items) } else { None };
+                    pids.push(chosen.unwrap_or(expr));
                 }
                 SourceKind::Derived { pids: inner, .. } => {
                     if inner.is_empty() {

@@ -4,10 +4,14 @@
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{AnyPool, ConnectOptions, SqlitePool};
+use sqlx::{AnyPool, ConnectOptions};
+use std::sync::Arc;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
+
+mod sqlite_read;
+pub use sqlite_read::SqliteReadPool;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -32,11 +36,11 @@ pub enum DbError {
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
-    /// Read-only connections for dataset reads on SQLite, where the query reader installs an
-    /// authorizer and a progress handler (which need the typed connection).
-    pub sqlite_reader: Option<SqlitePool>,
-    /// The SQLite file, for audit verification (which reads it row by row in place).
-    pub sqlite_file: Option<std::path::PathBuf>,
+    /// Read-only connections to the SQLite file, for dataset rows (where the query reader
+    /// installs an authorizer and a progress handler) and audit verification.
+    pub sqlite_reader: Option<Arc<SqliteReadPool>>,
+    /// The catalog as last read (see `data::catalog::current`).
+    pub catalog_cache: Arc<std::sync::Mutex<Option<Arc<crate::data::catalog::Catalog>>>>,
 }
 
 impl Db {
@@ -51,7 +55,7 @@ impl Db {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(opts)
                 .await?;
-            Ok(Db { pool, backend: Backend::Postgres, sqlite_reader: None, sqlite_file: None })
+            Ok(Db { pool, backend: Backend::Postgres, sqlite_reader: None, catalog_cache: Default::default() })
         } else {
             Err(DbError::UnsupportedUrl)
         }
@@ -88,18 +92,8 @@ impl Db {
             })
             .connect_with(any_opts)
             .await?;
-        let reader = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(
-                SqliteConnectOptions::new()
-                    .filename(&file)
-                    .read_only(true)
-                    .busy_timeout(Duration::from_secs(10))
-                    // every reader query is prepared under its own authorizer: never reuse
-                    .statement_cache_capacity(0),
-            )
-            .await?;
-        Ok(Db { pool, backend: Backend::Sqlite, sqlite_reader: Some(reader), sqlite_file: Some(file) })
+        let reader = SqliteReadPool::new(file);
+        Ok(Db { pool, backend: Backend::Sqlite, sqlite_reader: Some(reader), catalog_cache: Default::default() })
     }
 
     pub async fn migrate(&self) -> Result<(), DbError> {
