@@ -18,8 +18,8 @@ if [ "$WHAT" != build ]; then
 fi
 if [ ${#apt_needed[@]} -gt 0 ]; then
   say "apt-get install ${apt_needed[*]}"
-  as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${apt_needed[@]}"
+  as_root apt-get -o DPkg::Lock::Timeout=600 update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${apt_needed[@]}"
 fi
 
 if ! rustup target list --installed | grep -q '^wasm32-unknown-unknown$'; then
