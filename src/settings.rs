@@ -101,18 +101,34 @@ where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
     let r = sqlx::query(&format!("SELECT {COLUMNS} FROM settings WHERE id = 1")).fetch_one(exec).await?;
+    from_row(&r, 0)
+}
+
+/// The settings columns under a table alias, for queries that read them along with other
+/// things (the principal lookup reads them in the same statement as the session).
+pub fn columns_of(alias: &str) -> String {
+    COLUMNS.split(", ").map(|c| format!("{alias}.{}", c.trim())).collect::<Vec<_>>().join(", ")
+}
+
+/// How many columns `columns_of` names.
+pub fn column_count() -> usize {
+    COLUMNS.split(", ").count()
+}
+
+/// Settings from a row whose columns from `at` on are `columns_of(..)`.
+pub fn from_row(r: &sqlx::any::AnyRow, at: usize) -> Result<Settings, sqlx::Error> {
     Ok(Settings {
-        allow_session_keys: r.try_get::<i64, _>(0)? != 0,
-        idle_timeout_mins: r.try_get(1)?,
-        absolute_timeout_mins: r.try_get(2)?,
-        key_use_refreshes_idle: r.try_get::<i64, _>(3)? != 0,
-        lockout_attempts: r.try_get(4)?,
-        lockout_window_mins: r.try_get(5)?,
-        lockout_duration_mins: r.try_get(6)?,
-        password_min_length: r.try_get(7)?,
-        inactivity_disable_days: r.try_get(8)?,
-        irb_registry_enabled: r.try_get::<i64, _>(9)? != 0,
-        checkpoint_interval_mins: r.try_get(10)?,
+        allow_session_keys: r.try_get::<i64, _>(at)? != 0,
+        idle_timeout_mins: r.try_get(at + 1)?,
+        absolute_timeout_mins: r.try_get(at + 2)?,
+        key_use_refreshes_idle: r.try_get::<i64, _>(at + 3)? != 0,
+        lockout_attempts: r.try_get(at + 4)?,
+        lockout_window_mins: r.try_get(at + 5)?,
+        lockout_duration_mins: r.try_get(at + 6)?,
+        password_min_length: r.try_get(at + 7)?,
+        inactivity_disable_days: r.try_get(at + 8)?,
+        irb_registry_enabled: r.try_get::<i64, _>(at + 9)? != 0,
+        checkpoint_interval_mins: r.try_get(at + 10)?,
     })
 }
 

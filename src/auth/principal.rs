@@ -116,8 +116,13 @@ pub struct Principal {
     pub session_created_at: i64,
     pub session_last_seen_at: i64,
     pub meta: RequestMeta,
-    /// The site settings this request runs under (read once, when the credential was checked).
+    /// The site settings this request runs under (read once, when the credential was checked,
+    /// in the same statement as the session).
     pub settings: Settings,
+    /// The current terms-of-use version and catalog generation, read in that statement too, so
+    /// that a request costs one lookup before its data query.
+    pub terms_version: i64,
+    pub catalog_generation: i64,
 }
 
 impl Principal {
@@ -157,10 +162,13 @@ fn select_principal(via_key: bool) -> String {
         ("NULL, NULL", "", "s.id_hash = $1")
     };
     let key_used = if via_key { "k.last_used_at" } else { "NULL" };
+    let st = settings::columns_of("st");
     format!(
-        "SELECT s.id_hash, s.created_at, s.last_seen_at, s.ended_at, {key_cols}, {u}, {a}, {d}, {key_used} \
+        "SELECT s.id_hash, s.created_at, s.last_seen_at, s.ended_at, {key_cols}, {u}, {a}, {d}, {key_used}, {st}, \
+         (SELECT MAX(version) FROM terms_versions), (SELECT generation FROM catalog_generation WHERE id = 1) \
          FROM sessions s {key_join} JOIN users u ON u.id = s.user_id \
          LEFT JOIN users a ON a.id = s.acting_user_id LEFT JOIN declarations d ON d.id = s.declaration_id \
+         JOIN settings st ON st.id = 1 \
          WHERE {filter}"
     )
 }
@@ -177,7 +185,7 @@ struct Found {
     key_revoked: bool,
 }
 
-async fn load(state: &AppState, via_key: bool, lookup_hash: &str, meta: &RequestMeta, settings: Settings) -> Result<Option<Found>, sqlx::Error> {
+async fn load(state: &AppState, via_key: bool, lookup_hash: &str, meta: &RequestMeta) -> Result<Option<Found>, sqlx::Error> {
     let Some(row) = sqlx::query(&select_principal(via_key)).bind(lookup_hash).fetch_optional(&state.db.pool).await? else {
         return Ok(None);
     };
@@ -191,6 +199,8 @@ async fn load(state: &AppState, via_key: bool, lookup_hash: &str, meta: &Request
         None => (signed_in, None),
     };
     let key_used_at = D_AT + DECLARATION_COLUMNS.split(", ").count();
+    let settings_at = key_used_at + 1;
+    let versions_at = settings_at + settings::column_count();
     Ok(Some(Found {
         key_last_used_at: row.try_get(key_used_at)?,
         ended: row.try_get::<Option<i64>, _>(3)?.is_some(),
@@ -204,15 +214,16 @@ async fn load(state: &AppState, via_key: bool, lookup_hash: &str, meta: &Request
             session_created_at: row.try_get(1)?,
             session_last_seen_at: row.try_get(2)?,
             meta: meta.clone(),
-            settings,
+            settings: settings::from_row(&row, settings_at)?,
+            terms_version: row.try_get::<Option<i64>, _>(versions_at)?.unwrap_or(0),
+            catalog_generation: row.try_get(versions_at + 1)?,
         },
     }))
 }
 
 /// Re-reads a live session the caller already holds (after it changed it).
 pub async fn by_session_hash(state: &AppState, hash: &str, meta: RequestMeta) -> Result<Principal, AuthError> {
-    let settings = settings::load(&state.db.pool).await?;
-    match load(state, false, hash, &meta, settings).await? {
+    match load(state, false, hash, &meta).await? {
         Some(f) if !f.ended => Ok(f.principal),
         _ => Err(AuthError::SessionEnded),
     }
@@ -232,8 +243,7 @@ pub async fn resolve(state: &AppState, cred: Credential, meta: RequestMeta) -> R
             return Err(AuthError::KeyFormat(e));
         }
     }
-    let settings = settings::load(&state.db.pool).await?;
-    let Some(found) = load(state, via_key, &sha256_hex(secret.expose_secret()), &meta, settings).await? else {
+    let Some(found) = load(state, via_key, &sha256_hex(secret.expose_secret()), &meta).await? else {
         if via_key {
             refuse_key(state, secret, "unknown", None, &meta, now).await?;
             return Err(AuthError::KeyRefused);

@@ -71,7 +71,8 @@ pub async fn readiness(state: &AppState, p: &Principal, settings: &Settings, now
     if d.accepted_at.is_none() {
         return Ok(Some(Missing::Terms));
     }
-    let current = terms::current_version(&state.db.pool).await?;
+    // The version as read with the credential: one snapshot for the request.
+    let current = p.terms_version;
     if d.terms_version != current {
         let mut conn = state.db.pool.acquire().await?;
         let now_text = terms::assemble_current(&mut conn, d.activity, d.phi_level).await?;

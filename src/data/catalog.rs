@@ -176,8 +176,16 @@ async fn load(db: &Db, generation: i64) -> Result<Catalog, sqlx::Error> {
 
 /// The catalog as it is now: the cached one while the database's counter has not moved.
 pub async fn current(db: &Db) -> Result<std::sync::Arc<Catalog>, sqlx::Error> {
-    let mut g = generation(db).await?;
-    if let Some(c) = db.catalog_cache.lock().expect("catalog cache").as_ref().filter(|c| c.generation == g) {
+    let g = generation(db).await?;
+    at_generation(db, g).await
+}
+
+/// The catalog at a generation the caller has just read (the principal lookup reads it with
+/// the session, which saves a statement on every data request).
+pub async fn at_generation(db: &Db, generation_read: i64) -> Result<std::sync::Arc<Catalog>, sqlx::Error> {
+    let mut g = generation_read;
+    // The counter only grows, so a cached catalog at least as new as what the caller read will do.
+    if let Some(c) = db.catalog_cache.lock().expect("catalog cache").as_ref().filter(|c| c.generation >= g) {
         return Ok(c.clone());
     }
     // Read until the counter holds still across the read (an import may land in between).

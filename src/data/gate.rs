@@ -144,7 +144,7 @@ async fn check_and_read(state: &AppState, p: &Principal, req: &DataRequest) -> R
     let now = state.now();
     // One catalog snapshot for the whole request. An unknown study is "not found" before
     // anything else, as LabKey answers for an unknown container.
-    let catalog = catalog::current(&state.db).await?;
+    let catalog = catalog::at_generation(&state.db, p.catalog_generation).await?;
     let study = match req {
         DataRequest::Select(r) => &r.study,
         DataRequest::Sql(r) => &r.study,
@@ -175,18 +175,14 @@ async fn select_rows(state: &AppState, p: &Principal, req: &SelectRequest, decla
     let limits = Limits { timeout: state.config.query_timeout };
     let backend = state.db.backend;
 
-    let count = reader::fetch(&state.db, &plan.count_statement(backend), &[reader::Kind::Int], &limits, None).await?;
-    let total = match count.first().and_then(|r| r.first()) {
-        Some(Cell::Int(n)) => *n,
-        _ => 0,
-    };
-    let limit = page_limit(req.max_rows, total, req.offset, &req.max_rows_param)?;
-    let mut rows = if limit > 0 {
-        let (st, kinds) = plan.page_statement(backend, req.offset, limit);
-        reader::fetch(&state.db, &st, &kinds, &limits, None).await?
-    } else {
-        Vec::new()
-    };
+    // The page's size is known before the count, except that "all rows" is refused when more
+    // than MAX_ROWS match: the count decides whether the page is read at all.
+    let limit = page_size(req.max_rows);
+    let page = (limit > 0).then(|| plan.page_statement(backend, req.offset, limit));
+    let (max_rows, offset) = (req.max_rows, req.offset);
+    let wanted = move |total: i64| refuse_too_many(max_rows, total, offset, "").is_ok();
+    let (total, mut rows) = reader::count_and_page(&state.db, &plan.count_statement(backend), page, wanted, &limits).await?;
+    refuse_too_many(req.max_rows, total, req.offset, &req.max_rows_param)?;
 
     let participants = distinct_participants(&rows, plan.participant_index());
     if plan.participant_extra().is_some() {
@@ -224,19 +220,24 @@ async fn select_rows(state: &AppState, p: &Principal, req: &SelectRequest, decla
     })
 }
 
-/// The row limit for a request: `MaxRows::All` is refused when more than MAX_ROWS match.
-fn page_limit(max_rows: MaxRows, total: i64, offset: i64, param: &str) -> Result<i64, GateError> {
-    Ok(match max_rows {
+/// The most rows a page of this request holds.
+fn page_size(max_rows: MaxRows) -> i64 {
+    match max_rows {
         MaxRows::MetadataOnly => 0,
         MaxRows::Limit(n) => n,
-        MaxRows::All if total - offset > MAX_ROWS => {
-            return Err(GateError::BadParameter {
-                param: param.to_string(),
-                message: format!("{total} rows match, more than the {MAX_ROWS} one response may hold; page with maxRows and offset"),
-            })
-        }
         MaxRows::All => MAX_ROWS,
-    })
+    }
+}
+
+/// `MaxRows::All` is refused when more than MAX_ROWS rows match.
+fn refuse_too_many(max_rows: MaxRows, total: i64, offset: i64, param: &str) -> Result<(), GateError> {
+    if max_rows == MaxRows::All && total - offset > MAX_ROWS {
+        return Err(GateError::BadParameter {
+            param: param.to_string(),
+            message: format!("{total} rows match, more than the {MAX_ROWS} one response may hold; page with maxRows and offset"),
+        });
+    }
+    Ok(())
 }
 
 /// executeSql: checked and compiled (see `data::sql`), refused above the declared PHI level
@@ -263,11 +264,9 @@ async fn run_sql(state: &AppState, p: &Principal, req: &SqlRequest, declared: Ph
 
     let count_sql = reader::Statement { sql: format!("SELECT COUNT(*) FROM ({}) AS \"q\"", compiled.sql), args: compiled.args.clone() };
     let count = reader::fetch(&state.db, &count_sql, &[reader::Kind::Int], &limits, allow.as_ref()).await.map_err(sql_read_error)?;
-    let total = match count.first().and_then(|r| r.first()) {
-        Some(Cell::Int(n)) => *n,
-        _ => 0,
-    };
-    let limit = page_limit(req.max_rows, total, req.offset, &req.max_rows_param)?;
+    let total = reader::first_int(&count);
+    refuse_too_many(req.max_rows, total, req.offset, &req.max_rows_param)?;
+    let limit = page_size(req.max_rows);
     let mut rows = if limit > 0 {
         let lp = compiled.push_arg(backend, Cell::Int(limit));
         let op = compiled.push_arg(backend, Cell::Int(req.offset));

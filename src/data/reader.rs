@@ -85,10 +85,55 @@ pub async fn fetch(db: &Db, st: &Statement, kinds: &[Kind], limits: &Limits, all
     }
 }
 
-async fn postgres_fetch(db: &Db, st: &Statement, kinds: &[Kind], limits: &Limits) -> Result<Vec<Vec<Cell>>, ReadError> {
+/// A filtered count and one page of rows, read in one transaction: one snapshot, so the total
+/// and the page agree, and on SQLite one trip to a reader thread. The page is read only when
+/// `wanted(total)` says so (a request for every row is refused when too many match).
+pub async fn count_and_page(
+    db: &Db,
+    count: &Statement,
+    page: Option<(Statement, Vec<Kind>)>,
+    wanted: impl FnOnce(i64) -> bool + Send + 'static,
+    limits: &Limits,
+) -> Result<(i64, Vec<Vec<Cell>>), ReadError> {
+    match db.backend {
+        Backend::Sqlite => sqlite::count_and_page(db.sqlite_reader.as_ref().expect("sqlite reader"), count, page, wanted, limits).await,
+        Backend::Postgres => {
+            let mut tx = postgres_read_tx(db, limits, true).await?;
+            let total = first_int(&postgres_rows(&mut tx, count, &[Kind::Int], limits).await?);
+            let rows = match page {
+                Some((st, kinds)) if wanted(total) => postgres_rows(&mut tx, &st, &kinds, limits).await?,
+                _ => Vec::new(),
+            };
+            tx.commit().await?;
+            Ok((total, rows))
+        }
+    }
+}
+
+/// The integer in the first cell of the first row (a count), or 0.
+pub fn first_int(rows: &[Vec<Cell>]) -> i64 {
+    match rows.first().and_then(|r| r.first()) {
+        Some(Cell::Int(n)) => *n,
+        _ => 0,
+    }
+}
+
+async fn postgres_read_tx<'a>(db: &'a Db, limits: &Limits, snapshot: bool) -> Result<sqlx::Transaction<'a, sqlx::Any>, ReadError> {
     let mut tx = db.pool.begin().await?;
-    sqlx::query("SET TRANSACTION READ ONLY").execute(&mut *tx).await?;
+    let mode = if snapshot { "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY" } else { "SET TRANSACTION READ ONLY" };
+    sqlx::query(mode).execute(&mut *tx).await?;
     sqlx::query(&format!("SET LOCAL statement_timeout = {}", limits.timeout.as_millis().max(1))).execute(&mut *tx).await?;
+    Ok(tx)
+}
+
+async fn postgres_fetch(db: &Db, st: &Statement, kinds: &[Kind], limits: &Limits) -> Result<Vec<Vec<Cell>>, ReadError> {
+    let mut tx = postgres_read_tx(db, limits, false).await?;
+    let rows = postgres_rows(&mut tx, st, kinds, limits).await?;
+    tx.commit().await?;
+    Ok(rows)
+}
+
+async fn postgres_rows(tx: &mut sqlx::Transaction<'_, sqlx::Any>, st: &Statement, kinds: &[Kind], limits: &Limits) -> Result<Vec<Vec<Cell>>, ReadError> {
     let mut q = sqlx::query(&st.sql);
     for a in &st.args {
         q = match a {
@@ -98,7 +143,7 @@ async fn postgres_fetch(db: &Db, st: &Statement, kinds: &[Kind], limits: &Limits
             Cell::Text(s) => q.bind(s.clone()),
         };
     }
-    let rows = match q.fetch_all(&mut *tx).await {
+    let rows = match q.fetch_all(&mut **tx).await {
         Ok(r) => r,
         Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("57014") => return Err(ReadError::Timeout(limits.timeout)),
         Err(sqlx::Error::Database(e)) => {
@@ -106,7 +151,6 @@ async fn postgres_fetch(db: &Db, st: &Statement, kinds: &[Kind], limits: &Limits
         }
         Err(e) => return Err(e.into()),
     };
-    tx.commit().await?;
     rows.iter()
         .map(|r| {
             (0..r.columns().len())
@@ -163,9 +207,7 @@ mod sqlite {
         let seen_denied = denied.clone();
         let result = pool
             .run(move |conn| {
-                let deadline = Instant::now() + timeout;
-                // true = interrupt
-                conn.progress_handler(1000, Some(move || Instant::now() >= deadline));
+                time_limit(conn, timeout);
                 match allow {
                     Some(allow) => {
                         // executeSql: prepared fresh under the authorizer (never from the cache,
@@ -186,11 +228,55 @@ mod sqlite {
         match result {
             Ok(rows) => Ok(rows),
             Err(_) if seen_denied.load(Ordering::SeqCst) => Err(ReadError::NotAuthorized),
-            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == ErrorCode::OperationInterrupted => Err(ReadError::Timeout(timeout)),
-            Err(rusqlite::Error::SqliteFailure(e, message)) => {
-                Err(ReadError::Refused { code: e.extended_code.to_string(), message: message.unwrap_or_else(|| e.to_string()) })
+            Err(e) => Err(read_error(e, timeout)),
+        }
+    }
+
+    pub async fn count_and_page(
+        pool: &Arc<SqliteReadPool>,
+        count: &Statement,
+        page: Option<(Statement, Vec<Kind>)>,
+        wanted: impl FnOnce(i64) -> bool + Send + 'static,
+        limits: &Limits,
+    ) -> Result<(i64, Vec<Vec<Cell>>), ReadError> {
+        let count = count.clone();
+        let timeout = limits.timeout;
+        pool.run(move |conn| {
+            time_limit(conn, timeout);
+            // one read transaction: the count and the page see the same snapshot
+            let tx = conn.unchecked_transaction()?;
+            let total = {
+                let mut stmt = tx.prepare_cached(&count.sql)?;
+                first_int(&read_all(&mut stmt, &count.args, &[Kind::Int])?)
+            };
+            let rows = match page {
+                Some((st, kinds)) if wanted(total) => {
+                    let mut stmt = tx.prepare_cached(&st.sql)?;
+                    read_all(&mut stmt, &st.args, &kinds)?
+                }
+                _ => Vec::new(),
+            };
+            tx.commit()?;
+            Ok((total, rows))
+        })
+        .await
+        .map_err(|e| read_error(e, timeout))
+    }
+
+    /// Interrupts a statement that runs past its time.
+    fn time_limit(conn: &rusqlite::Connection, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        // true = interrupt
+        conn.progress_handler(1000, Some(move || Instant::now() >= deadline));
+    }
+
+    fn read_error(e: rusqlite::Error, timeout: Duration) -> ReadError {
+        match e {
+            rusqlite::Error::SqliteFailure(e, _) if e.code == ErrorCode::OperationInterrupted => ReadError::Timeout(timeout),
+            rusqlite::Error::SqliteFailure(e, message) => {
+                ReadError::Refused { code: e.extended_code.to_string(), message: message.unwrap_or_else(|| e.to_string()) }
             }
-            Err(e) => Err(ReadError::Sqlite(e)),
+            e => ReadError::Sqlite(e),
         }
     }
 

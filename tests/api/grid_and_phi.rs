@@ -179,3 +179,41 @@ async fn auditors_read_no_data() {
     assert_eq!((s, e["error"].as_str()), (StatusCode::FORBIDDEN, Some("role_forbidden")));
     let _: Value = e;
 }
+
+/// maxRows=-1 asks for every row: refused (naming the parameter and the count) when more than
+/// 100,000 match, with nothing released and no data-access event; answered in full when the
+/// offset brings it within the limit; the total is the count of every matching row.
+#[tokio::test]
+async fn every_row_is_refused_above_the_limit_and_the_total_counts_every_match() {
+    let app = TestApp::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("Id,VALUE\n");
+    for i in 0..100_005 {
+        csv.push_str(&format!("p{},{}\n", i % 50, i));
+    }
+    std::fs::write(dir.path().join("big.csv"), csv).unwrap();
+    std::fs::write(dir.path().join("phi.toml"), "[big]\nId = { level = \"not-phi\", participant = true }\nVALUE = \"not-phi\"\n").unwrap();
+    let (plans, _) = attest::data::import::prepare(dir.path(), "big", &dir.path().join("phi.toml")).unwrap();
+    attest::data::import::import(&app.state.db, app.clock_now(), "big", &plans, &mut |_| {}).await.unwrap();
+    let b = Browser::ready(&app, "all-rows@example.org", PhiLevel::Restricted, PhiLevel::NotPhi).await;
+    let before = app.events_of("data_access").await.len();
+
+    let (s, res) = b.select_rows("big", &[("schemaName", "study"), ("query.queryName", "big"), ("query.maxRows", "-1")]).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{res}");
+    assert_eq!(
+        res["exception"],
+        "query.maxRows: 100005 rows match, more than the 100000 one response may hold; page with maxRows and offset"
+    );
+    assert_eq!(app.events_of("data_access").await.len(), before, "a refused request releases nothing and records no access");
+
+    let (s, res) = b.select_rows("big", &[("schemaName", "study"), ("query.queryName", "big"), ("query.maxRows", "-1"), ("query.offset", "5")]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(res["rows"].as_array().unwrap().len(), 100_000);
+    assert_eq!(res["rowCount"], 100_005);
+    assert_eq!(res["rows"][0]["VALUE"], 5);
+
+    let (s, res) = b.select_rows("big", &[("schemaName", "study"), ("query.queryName", "big"), ("query.VALUE~gte", "99990"), ("query.maxRows", "3")]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(res["rowCount"], 15, "the total counts every match, not the page");
+    assert_eq!(res["rows"].as_array().unwrap().len(), 3);
+}
