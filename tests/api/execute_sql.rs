@@ -260,6 +260,57 @@ async fn participants_are_audited_and_unattributable_queries_refused() {
     let (st, _) = sql(&s, "SELECT GENDER, count(*) FROM patients GROUP BY GENDER").await;
     assert_eq!(st, StatusCode::OK);
     assert!(app.events_of("data_access").await.pop().unwrap()["participants"].is_null());
+
+    // a PHI column without its participant column in the query: the hidden participant column
+    // is read too (the SQLite authorizer allows it) and logged
+    let (st, v) = sql(&s, "SELECT BIRTHDATE FROM patients ORDER BY BIRTHDATE DESC, Id LIMIT 1").await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let mut patients = csv_rows("patients.csv");
+    patients.sort_by(|a, b| b["BIRTHDATE"].cmp(&a["BIRTHDATE"]).then(a["Id"].cmp(&b["Id"])));
+    assert!(v["rows"][0]["BIRTHDATE"].as_str().unwrap().starts_with(patients[0]["BIRTHDATE"].as_str()), "{v}");
+    let ev = app.events_of("data_access").await.pop().unwrap();
+    assert_eq!(ev["participants"], json!([patients[0]["Id"]]));
+
+    // PHI read inside a sub-query after IN filters rows without returning them: whose PHI it
+    // read could not be recorded, so it is refused (found by the adversarial review: a birth
+    // date could be learnt by bisection while the event named no participant)
+    let before = app.events_of("data_access").await.len();
+    let pid = &patients[0]["Id"];
+    for q in [
+        format!("SELECT count(*) AS n FROM organizations o WHERE 1 IN (SELECT 1 FROM patients p WHERE p.Id = '{pid}' AND p.BIRTHDATE < '2022-07-21')"),
+        format!("SELECT 1 AS yes WHERE '{pid}' IN (SELECT p.Id FROM patients p WHERE p.BIRTHDATE >= '2022-07-01')"),
+        "SELECT o.Id FROM organizations o WHERE o.ZIP IN (SELECT p.ZIP FROM patients p)".to_string(),
+    ] {
+        let (st, v) = sql(&s, &q).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{q}: {v}");
+        assert!(v["exception"].as_str().unwrap().contains("the sub-query after IN reads PHI (patients."), "{q}: {v}");
+    }
+    assert_eq!(app.events_of("data_access").await.len(), before, "nothing ran");
+    // a sub-query over columns that are not PHI is fine
+    let (st, v) = sql(&s, "SELECT count(*) AS n FROM encounters WHERE PATIENT IN (SELECT Id FROM patients WHERE GENDER = 'F')").await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let female: BTreeSet<String> = csv_rows("patients.csv").iter().filter(|p| p["GENDER"] == "F").map(|p| p["Id"].clone()).collect();
+    assert_eq!(v["rows"][0]["n"], csv_rows("encounters.csv").iter().filter(|e| female.contains(&e["PATIENT"])).count());
+}
+
+/// A long chain of operators was parsed and compiled one stack frame per operator: a 6 KB query
+/// overflowed the stack and aborted the server. Now refused before parsing; the server lives.
+#[tokio::test]
+async fn a_long_operator_chain_is_refused_and_the_server_lives() {
+    let app = setup().await;
+    let s = script(&app, "chain@example.org", PhiLevel::NotPhi).await;
+    for q in [
+        format!("SELECT {}1 AS x FROM patients", "1+".repeat(3000)),
+        format!("SELECT GENDER FROM patients WHERE {}1=1", "GENDER='F' AND ".repeat(3000)),
+        format!("SELECT {}1 AS x FROM patients", "1+".repeat(129)),
+    ] {
+        let (st, v) = sql(&s, &q).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+        assert!(v["exception"].as_str().unwrap().contains("more than 128 operators"), "{v}");
+    }
+    let (st, v) = sql(&s, &format!("SELECT {}1 AS x FROM patients LIMIT 1", "1+".repeat(128))).await;
+    assert_eq!(st, StatusCode::OK, "128 operators are allowed: {v}");
+    assert_eq!(v["rows"][0]["x"], 129);
 }
 
 #[tokio::test]

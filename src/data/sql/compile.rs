@@ -25,6 +25,11 @@ use crate::db::Backend;
 
 /// Longest SQL text accepted.
 pub const MAX_SQL_LEN: usize = 100_000;
+/// Most operators (AND, OR, NOT, +, =, ||, …) in one query. A chain of operators is parsed and
+/// compiled recursively, one stack frame per operator: without this bound a few kilobytes of
+/// `1+1+1…` overflowed the stack and took the whole server down. Real queries use a few dozen;
+/// a long OR of equalities is better written as IN (…), which has no such depth.
+pub const MAX_OPERATORS: usize = 128;
 
 /// A column of the result.
 #[derive(Clone, Debug, PartialEq)]
@@ -77,6 +82,7 @@ pub fn compile(text: &str, datasets: &[DatasetMeta], backend: Backend, attribute
     if text.len() > MAX_SQL_LEN {
         return Err(SqlError { message: format!("the SQL text is longer than {MAX_SQL_LEN} characters"), line: 0, column: 0 });
     }
+    check_operator_count(text)?;
     let statements = Parser::new(&GenericDialect {})
         .with_recursion_limit(40)
         .try_with_sql(text)
@@ -114,6 +120,51 @@ pub fn compile(text: &str, datasets: &[DatasetMeta], backend: Backend, attribute
         datasets: cx.read,
         allow: cx.allow,
     })
+}
+
+/// Counts operators with the tokenizer (which is not recursive) before anything recursive runs.
+fn check_operator_count(text: &str) -> Result<(), SqlError> {
+    use sqlparser::keywords::Keyword;
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let tokens = Tokenizer::new(&GenericDialect {}, text).tokenize_with_location().map_err(|e| SqlError {
+        message: e.message.clone(),
+        line: e.location.line,
+        column: e.location.column,
+    })?;
+    let mut count = 0;
+    for t in &tokens {
+        let operator = match &t.token {
+            Token::Word(w) => matches!(w.keyword, Keyword::AND | Keyword::OR | Keyword::NOT | Keyword::IS | Keyword::LIKE | Keyword::ILIKE | Keyword::BETWEEN | Keyword::IN),
+            Token::Whitespace(_)
+            | Token::Number(..)
+            | Token::SingleQuotedString(_)
+            | Token::DoubleQuotedString(_)
+            | Token::NationalStringLiteral(_)
+            | Token::HexStringLiteral(_)
+            | Token::Comma
+            | Token::Period
+            | Token::LParen
+            | Token::RParen
+            | Token::SemiColon
+            | Token::EOF => false,
+            _ => true,
+        };
+        if operator {
+            count += 1;
+            if count > MAX_OPERATORS {
+                return Err(err_at(
+                    t.span.start.line,
+                    t.span.start.column,
+                    format!("the query has more than {MAX_OPERATORS} operators (AND, OR, +, =, …); split it, or write a long OR of equalities as IN (…)"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn err_at(line: u64, column: u64, message: String) -> SqlError {
+    SqlError { message, line, column }
 }
 
 fn statement_kind(s: &Statement) -> String {
@@ -517,7 +568,16 @@ impl<'a> Cx<'a> {
                     }
                 }
             }
-            self.attribution(span, &sources, distinct, any_aggregate || !group_sql.is_empty(), &items, &group_sql, &equal)?
+            let pids = self.attribution(span, &sources, distinct, any_aggregate || !group_sql.is_empty(), &items, &group_sql, &equal)?;
+            // The hidden participant columns are read too: the SQLite authorizer must let them.
+            for src in &sources {
+                if let SourceKind::Dataset(d) = &src.kind {
+                    if let Some(p) = d.participant() {
+                        self.allow.tables.entry(d.table.clone()).or_default().insert(p.physical.clone());
+                    }
+                }
+            }
+            pids
         } else {
             Vec::new()
         };
@@ -910,11 +970,27 @@ impl<'a> Cx<'a> {
             }
             Expr::InSubquery { expr, subquery, negated } => {
                 let x = self.expr(expr, aggregates_ok)?;
-                // A sub-query in a condition filters rows; it adds no output rows to attribute.
+                // A sub-query in a condition filters rows; it adds no output rows to attribute,
+                // so the participants whose PHI it reads could not be recorded: when the query
+                // must be attributed, such a sub-query may not read PHI (a join can).
                 let attribute = std::mem::replace(&mut self.attribute, false);
+                let outer_touched = std::mem::take(&mut self.touched);
                 let out = self.query(subquery);
                 self.attribute = attribute;
+                let inner_touched = std::mem::replace(&mut self.touched, outer_touched);
                 let out = out?;
+                let phi_inside: Vec<String> =
+                    inner_touched.values().filter(|t| t.column.phi >= PhiLevel::Limited).map(|t| format!("{}.{}", t.dataset, t.column.name)).collect();
+                self.touched.extend(inner_touched);
+                if attribute && !phi_inside.is_empty() {
+                    return Err(err(
+                        subquery.span(),
+                        format!(
+                            "the participants whose rows this query reads cannot be determined: the sub-query after IN reads PHI ({}); join that dataset instead",
+                            phi_inside.join(", ")
+                        ),
+                    ));
+                }
                 if out.cols.len() != 1 {
                     return Err(err(subquery.span(), format!("a sub-query after IN must return one column, not {}", out.cols.len())));
                 }
