@@ -121,6 +121,7 @@ pub fn router(state: AppState, site_root: &str, addr: SocketAddr) -> Router {
         .merge(api)
         .merge(pages)
         .layer(axum::middleware::from_fn(guard::json_errors))
+        .layer(axum::middleware::from_fn(guard::redact_keys_in_errors))
         .layer(DefaultBodyLimit::max(1024 * 1024))
         .layer(RequestBodyLimitLayer::new(2 * 1024 * 1024))
         .layer(axum::middleware::from_fn(guard::refuse_cross_site_writes))
@@ -132,7 +133,9 @@ pub fn router(state: AppState, site_root: &str, addr: SocketAddr) -> Router {
             // Spans carry the method and path only: never the query string or headers, where
             // a mistaken client could have put a secret.
             TraceLayer::new_for_http().make_span_with(|req: &Request| {
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+                // (a key pasted into the path is refused further in, but the span comes first)
+                let path = crate::auth::key::redact(req.uri().path()).into_owned();
+                tracing::info_span!("request", method = %req.method(), path = %path)
             }),
         )
 }

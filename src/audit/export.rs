@@ -99,8 +99,8 @@ pub fn stream(db: Db, filter: Where, format: Format) -> impl Stream<Item = Resul
                 }
                 Some(w) => {
                     let rec = record(&e);
-                    let list = |l: &Option<Vec<String>>| l.as_ref().map(|v| serde_json::to_string(v).expect("json")).unwrap_or_default();
-                    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+                    let list = |l: &Option<Vec<String>>| l.as_ref().map(|v| neutralised(serde_json::to_string(v).expect("json"))).unwrap_or_default();
+                    let opt = |v: &Option<String>| neutralised(v.clone().unwrap_or_default());
                     let num = |v: Option<i64>| v.map(|n| n.to_string()).unwrap_or_default();
                     let _ = w.write_record([
                         rec.seq.to_string(), rec.at, rec.event_type, rec.outcome, num(rec.user_id), opt(&rec.user_email),
@@ -118,4 +118,16 @@ pub fn stream(db: Db, filter: Where, format: Format) -> impl Stream<Item = Resul
         }
         Some((Ok(Bytes::from(out)), st))
     })
+}
+
+/// A text cell as a spreadsheet may safely open it: one that starts like a formula (`=`, `+`,
+/// `-`, `@`, a tab or a carriage return) gets a leading `'` (OWASP's advice for CSV injection).
+/// A user agent or a filter is whatever a client sent; opening the export must not run it. The
+/// JSON Lines export is the faithful one (it is what `audit verify --jsonl` checks).
+fn neutralised(cell: String) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell
+    }
 }

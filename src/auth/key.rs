@@ -66,8 +66,38 @@ pub fn refused_fingerprint(text: &str) -> String {
 /// keys never travel in URLs, where proxies and browser history keep them.
 pub fn is_key_like_param(name: &str, value: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    matches!(n.as_str(), "apikey" | "api_key" | "api-key" | "session_key" | "sessionkey" | "access_token" | "labkeytransformsessionid")
-        || value.starts_with(PREFIX)
+    matches!(n.as_str(), "apikey" | "api_key" | "api-key" | "session_key" | "sessionkey" | "key" | "token" | "access_token" | "labkeytransformsessionid")
+        || contains_key(name)
+        || contains_key(value)
+}
+
+/// Whether text holds something shaped like a session key anywhere (any case: a key pasted
+/// with a prefix, a space or in capitals is still a key).
+pub fn contains_key(text: &str) -> bool {
+    text.to_ascii_lowercase().contains(PREFIX)
+}
+
+/// `text` with every key-shaped run (the prefix and the characters a key is made of after it)
+/// replaced by `attest_sk_[redacted]`, for text that echoes what a client sent.
+pub fn redact(text: &str) -> std::borrow::Cow<'_, str> {
+    if !contains_key(text) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let lower = text.to_ascii_lowercase();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while let Some(at) = lower[i..].find(PREFIX) {
+        let start = i + at;
+        out.push_str(&text[i..start]);
+        out.push_str("attest_sk_[redacted]");
+        let mut end = start + PREFIX.len();
+        while end < text.len() && text.as_bytes()[end].is_ascii_alphanumeric() {
+            end += 1;
+        }
+        i = end;
+    }
+    out.push_str(&text[i..]);
+    std::borrow::Cow::Owned(out)
 }
 
 pub struct IssuedKey {
@@ -135,6 +165,19 @@ pub async fn mark_used<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(exec: E,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redaction_covers_every_case_and_position() {
+        let k = generate();
+        let k = k.expose_secret();
+        assert_eq!(redact(&format!("unknown column '{k}'")), "unknown column 'attest_sk_[redacted]'");
+        assert_eq!(redact(&format!("a {} b {k}", k.to_uppercase())), "a attest_sk_[redacted] b attest_sk_[redacted]");
+        assert_eq!(redact("nothing here"), "nothing here");
+        assert!(is_key_like_param("x", &format!(" {k}")));
+        assert!(is_key_like_param("x", &format!("Bearer {k}")));
+        assert!(is_key_like_param("token", "abc"));
+        assert!(!is_key_like_param("query.queryName", "patients"));
+    }
 
     #[test]
     fn generated_keys_parse_and_differ() {

@@ -178,6 +178,9 @@ impl From<PhiArg> for app::types::PhiLevel {
 pub fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("ATTEST_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    // sqlparser logs every statement it parses at debug level: users' SQL (with whatever
+    // literals they typed) stays out of the log at any level.
+    let filter = filter.add_directive("sqlparser=off".parse().expect("a valid directive"));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 

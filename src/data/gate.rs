@@ -249,7 +249,7 @@ async fn run_sql(state: &AppState, p: &Principal, req: &SqlRequest, declared: Ph
     };
     let datasets = catalog.datasets_of(&study);
     let backend = state.db.backend;
-    let mut compiled = sql::compile(&req.sql, &datasets, backend, false).map_err(|e| GateError::Query(e.to_string()))?;
+    let mut compiled = sql::compile_isolated(&req.sql, &datasets, backend, false).await.map_err(|e| GateError::Query(e.to_string()))?;
     if let Some((required, columns)) = sql::above_declared(&compiled.touched, declared) {
         return Err(GateError::PhiAboveDeclared { columns, required, declared, usage: "used by this query".into() });
     }
@@ -257,7 +257,7 @@ async fn run_sql(state: &AppState, p: &Principal, req: &SqlRequest, declared: Ph
         compiled.touched.values().filter(|t| t.column.phi > PhiLevel::NotPhi).map(|t| format!("{}.{}", t.dataset, t.column.name)).collect();
     let attribute = compiled.touched.values().any(|t| t.column.phi >= PhiLevel::Limited);
     if attribute {
-        compiled = sql::compile(&req.sql, &datasets, backend, true).map_err(|e| GateError::Query(e.to_string()))?;
+        compiled = sql::compile_isolated(&req.sql, &datasets, backend, true).await.map_err(|e| GateError::Query(e.to_string()))?;
     }
     let limits = Limits { timeout: state.config.query_timeout };
     let allow = (backend == crate::db::Backend::Sqlite).then(|| compiled.allow.clone());

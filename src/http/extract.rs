@@ -31,6 +31,13 @@ impl FromRequestParts<AppState> for Meta {
 pub struct Auth(pub Principal);
 
 /// Resolves the principal of a request, by cookie or key.
+/// The browser's own session only (the /rpc server functions): a session key is for scripts,
+/// which use the JSON and LabKey APIs, where each use of a key is recorded.
+pub async fn browser_principal_of(parts: &Parts, state: &AppState) -> Result<Principal, AuthError> {
+    let cookie = principal::session_cookie(&parts.headers).ok_or(AuthError::NoCredential)?;
+    principal::resolve(state, principal::Credential::Cookie(cookie), meta_of(parts, state)).await
+}
+
 pub async fn principal_of(parts: &Parts, state: &AppState) -> Result<Principal, AuthError> {
     let cred = principal::credential(&parts.headers)?.ok_or(AuthError::NoCredential)?;
     principal::resolve(state, cred, meta_of(parts, state)).await

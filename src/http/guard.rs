@@ -7,23 +7,42 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::api::error::ApiError;
-use crate::auth::key::is_key_like_param;
+use crate::auth::key::{contains_key, is_key_like_param, redact};
 use crate::state::AppState;
 
 /// A session key or id must never travel in a URL (proxies, logs and history keep URLs).
 pub async fn refuse_secrets_in_url(req: Request, next: Next) -> Response {
-    if let Some(q) = req.uri().query() {
-        for (name, value) in url_pairs(q) {
-            if is_key_like_param(&name, &value) {
-                return ApiError::bad_request(
-                    "credential_in_url",
-                    "Credentials are not accepted in the URL. Send a session key in the 'apikey' or 'Authorization' header.",
-                )
-                .into_response();
-            }
-        }
+    let in_query = req.uri().query().is_some_and(|q| url_pairs(q).iter().any(|(name, value)| is_key_like_param(name, value)));
+    let in_path = contains_key(&percent_encoding::percent_decode_str(req.uri().path()).decode_utf8_lossy());
+    if in_query || in_path {
+        return ApiError::bad_request(
+            "credential_in_url",
+            "Credentials are not accepted in the URL. Send a session key in the 'apikey' or 'Authorization' header.",
+        )
+        .into_response();
     }
     next.run(req).await
+}
+
+/// Error bodies often echo what the client sent (a column name, a study, a line of SQL); a key
+/// pasted into the wrong place must not come back in them (nor reach a proxy's log of them).
+pub async fn redact_keys_in_errors(req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    if !(res.status().is_client_error() || res.status().is_server_error()) {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 256 * 1024).await else {
+        return (parts.status, "error").into_response();
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    match redact(&text) {
+        std::borrow::Cow::Borrowed(_) => Response::from_parts(parts, axum::body::Body::from(bytes)),
+        std::borrow::Cow::Owned(clean) => {
+            parts.headers.remove(header::CONTENT_LENGTH);
+            Response::from_parts(parts, axum::body::Body::from(clean))
+        }
+    }
 }
 
 fn url_pairs(q: &str) -> Vec<(String, String)> {

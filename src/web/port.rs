@@ -18,7 +18,7 @@ use crate::compliance::wizard;
 use crate::data::gate::{self, DataRequest, Released, SqlRequest};
 use crate::data::select::{MaxRows, RawFilter, RawSort, SelectRequest};
 use crate::data::catalog;
-use crate::http::extract::{meta_of, principal_of};
+use crate::http::extract::{browser_principal_of, meta_of};
 use crate::state::AppState;
 
 /// Released rows as the browser's grid shows them.
@@ -44,14 +44,14 @@ fn app_err(e: ApiError) -> AppError {
 
 impl WebPort {
     async fn principal(&self, req: &Parts) -> Result<Principal, AppError> {
-        principal_of(req, &self.state).await.map_err(|e| app_err(e.into()))
+        browser_principal_of(req, &self.state).await.map_err(|e| app_err(e.into()))
     }
 }
 
 #[async_trait::async_trait]
 impl Port for WebPort {
     async fn session(&self, req: &Parts) -> Result<Option<SessionView>, AppError> {
-        match principal_of(req, &self.state).await {
+        match browser_principal_of(req, &self.state).await {
             Ok(p) => wizard::session_view(&self.state, &p).await.map(Some).map_err(app_err),
             Err(AuthError::NoCredential | AuthError::SessionEnded | AuthError::KeyRefused | AuthError::KeyFormat(_) | AuthError::BasicNotApiKey) => Ok(None),
             Err(e) => Err(app_err(e.into())),
@@ -79,7 +79,7 @@ impl Port for WebPort {
     }
 
     async fn logout(&self, req: &Parts) -> Result<Effects, AppError> {
-        if let Ok(p) = principal_of(req, &self.state).await {
+        if let Ok(p) = browser_principal_of(req, &self.state).await {
             signin::sign_out(&self.state, &p).await.map_err(app_err)?;
         }
         Ok(Effects {

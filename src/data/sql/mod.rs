@@ -33,6 +33,26 @@ pub fn waf_decode(sql: &str) -> Result<String, String> {
     percent_encoding::percent_decode_str(&ascii).decode_utf8().map(|s| s.to_string()).map_err(|_| "sql: the encoded SQL is not UTF-8".into())
 }
 
+/// Stack for compiling one query. Parsing and compiling recurse once per nesting level and per
+/// operator (at most `MAX_OPERATORS`); a debug build's frames are large, and the runtime's
+/// worker threads have 2 MiB, which a query of 128 operators could exhaust there. A stack
+/// overflow aborts the whole server, so the compile runs where depth cannot reach the end.
+const COMPILE_STACK: usize = 64 * 1024 * 1024;
+
+/// `compile` on a thread of its own with a large stack (see `COMPILE_STACK`).
+pub async fn compile_isolated(text: &str, datasets: &[super::catalog::DatasetMeta], backend: crate::db::Backend, attribute: bool) -> Result<Compiled, SqlError> {
+    let (text, datasets) = (text.to_string(), datasets.to_vec());
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("sql-compile".into())
+        .stack_size(COMPILE_STACK)
+        .spawn(move || {
+            let _ = tx.send(compile(&text, &datasets, backend, attribute));
+        })
+        .map_err(|e| SqlError { message: format!("the query could not be compiled now ({e}); try again"), line: 0, column: 0 })?;
+    rx.await.map_err(|_| SqlError { message: "the query could not be compiled".into(), line: 0, column: 0 })?
+}
+
 /// What went wrong with a query, and where (1-based line and column of the SQL text).
 #[derive(Clone, Debug, PartialEq)]
 pub struct SqlError {
