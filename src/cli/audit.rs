@@ -95,7 +95,7 @@ pub async fn verify_cmd(url: &str, a: VerifyArgs) -> anyhow::Result<ExitCode> {
 fn print_report(events: i64, head: &str, problem: Option<(i64, &str)>, checkpoints: usize) -> ExitCode {
     match problem {
         None => {
-            println!("OK: {events} events, head {head}, {checkpoints} checkpoints extended");
+            println!("OK: {events} events, head {head}, {checkpoints} checkpoint{} extended", if checkpoints == 1 { "" } else { "s" });
             ExitCode::SUCCESS
         }
         Some((seq, message)) => {
