@@ -121,6 +121,7 @@ pub fn router(state: AppState, site_root: &str, addr: SocketAddr) -> Router {
         .merge(api)
         .merge(pages)
         .layer(axum::middleware::from_fn(guard::json_errors))
+        .layer(axum::middleware::from_fn(guard::rpc_bad_arguments_are_400))
         .layer(axum::middleware::from_fn(guard::redact_keys_in_errors))
         .layer(DefaultBodyLimit::max(1024 * 1024))
         .layer(RequestBodyLimitLayer::new(2 * 1024 * 1024))

@@ -6,15 +6,21 @@ use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 
 use crate::types::AppError;
 
+/// The code of a server-function call whose arguments did not parse.
+pub const BAD_ARGUMENTS: &str = "bad_arguments";
+
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        let message = match &value {
-            ServerFnErrorErr::Request(_) => "The server could not be reached. Check your connection and try again.".to_string(),
-            _ => "The request failed; try again.".to_string(),
-        };
-        AppError::new("request_failed", message)
+        match &value {
+            // the arguments of a call did not parse: the caller's mistake (the server answers 400)
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) | ServerFnErrorErr::Deserialization(_) => {
+                AppError::new(BAD_ARGUMENTS, "The request's arguments could not be read.")
+            }
+            ServerFnErrorErr::Request(_) => AppError::new("request_failed", "The server could not be reached. Check your connection and try again."),
+            _ => AppError::new("request_failed", "The request failed; try again."),
+        }
     }
 }
 

@@ -24,6 +24,23 @@ pub async fn refuse_secrets_in_url(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
+/// Leptos answers a server-function call whose arguments do not parse with 500; it is the
+/// caller's mistake, so /rpc says 400 (the body already carries the `bad_arguments` code).
+pub async fn rpc_bad_arguments_are_400(req: Request, next: Next) -> Response {
+    let rpc = req.uri().path().starts_with("/rpc/");
+    let res = next.run(req).await;
+    if !rpc || res.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let bytes = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
+    let code = serde_json::from_slice::<app::types::AppError>(&bytes).map(|e| e.error).unwrap_or_default();
+    if code == app::error::BAD_ARGUMENTS {
+        parts.status = StatusCode::BAD_REQUEST;
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
 /// Error bodies often echo what the client sent (a column name, a study, a line of SQL); a key
 /// pasted into the wrong place must not come back in them (nor reach a proxy's log of them).
 pub async fn redact_keys_in_errors(req: Request, next: Next) -> Response {

@@ -137,3 +137,19 @@ async fn lowering_a_users_maximum_phi_level_stops_a_higher_declaration_at_once()
     b.declare("research-operations", Some("IRB-2026-001"), "limited").await;
     assert_eq!(b.grid("synthea", "patients", json!({})).await.0, StatusCode::OK);
 }
+
+/// A server-function call whose arguments do not parse is the caller's mistake: 400 with the
+/// `bad_arguments` code, not 500 (found by the adversarial review).
+#[tokio::test]
+async fn server_functions_answer_unreadable_arguments_with_400() {
+    let app = TestApp::spawn().await;
+    app.import_synthea().await;
+    let b = Browser::ready(&app, "rpc-args@example.org", PhiLevel::Limited, PhiLevel::Limited).await;
+    for (path, body) in [("/rpc/grid", json!({})), ("/rpc/grid", json!({ "g": { "study": "synthea" } })), ("/rpc/run_sql", json!({ "sql": 5 }))] {
+        let (s, v) = b.send(reqwest::Method::POST, path, Some(body.clone())).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{path} {body}: {v}");
+        assert_eq!(v["error"], "bad_arguments", "{v}");
+    }
+    let res = b.raw(reqwest::Method::POST, "/rpc/impersonate", None).await;
+    assert!(res.status().is_client_error(), "{}", res.status());
+}
