@@ -175,12 +175,17 @@ impl From<PhiArg> for app::types::PhiLevel {
     }
 }
 
+/// The log filter for `directives` (ATTEST_LOG's syntax), with what must never be logged at any
+/// level switched off: sqlparser logs every statement it parses at debug level, and users' SQL
+/// carries whatever they typed (a key pasted by mistake, PHI literals). The test suite logs
+/// through this too, at trace level, and checks the result for secrets.
+pub fn log_filter(directives: &str) -> tracing_subscriber::EnvFilter {
+    let filter = tracing_subscriber::EnvFilter::try_new(directives).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    filter.add_directive("sqlparser=off".parse().expect("a valid directive"))
+}
+
 pub fn init_tracing() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("ATTEST_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    // sqlparser logs every statement it parses at debug level: users' SQL (with whatever
-    // literals they typed) stays out of the log at any level.
-    let filter = filter.add_directive("sqlparser=off".parse().expect("a valid directive"));
+    let filter = log_filter(&std::env::var("ATTEST_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 

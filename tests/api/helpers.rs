@@ -31,7 +31,7 @@ fn init_logging() {
         let backend = if backend_is_postgres() { "postgres" } else { "sqlite" };
         let file = std::fs::File::create(dir.join(format!("rust-tests-{backend}-{}.log", std::process::id()))).unwrap();
         let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("trace"))
+            .with_env_filter(attest::cli::log_filter("trace"))
             .with_writer(std::sync::Mutex::new(file))
             .with_ansi(false)
             .try_init();
