@@ -1,7 +1,6 @@
 //! Site settings: one row in the database, read fresh where a decision needs it so that a
 //! change made on one node applies on every node at once.
 
-use crate::db::Db;
 use sqlx::Row;
 
 pub use app::types::{SiteSettings as Settings, SiteSettingsPatch as SettingsPatch};
@@ -154,10 +153,6 @@ pub async fn store(tx: &mut sqlx::AnyConnection, s: &Settings, now_ms: i64) -> R
     .execute(&mut *tx)
     .await?;
     Ok(())
-}
-
-pub async fn current(db: &Db) -> Result<Settings, sqlx::Error> {
-    load(&db.pool).await
 }
 
 #[cfg(test)]
