@@ -57,7 +57,7 @@ impl Application {
             compliance::terms::seed_defaults_if_empty(&mut conn, opts.clock.now_ms()).await?;
         }
         let state = AppState {
-            audit: audit_log(&db),
+            audit: audit_log(&db)?,
             db,
             clock: opts.clock.clone(),
             // argon2 uses 19 MiB per hash: a handful at once, a short queue, then 429.
@@ -82,18 +82,18 @@ impl Application {
 }
 
 #[cfg(not(feature = "bench-noop-audit"))]
-fn audit_log(db: &Db) -> AuditLog {
-    AuditLog::start(db.clone())
+fn audit_log(db: &Db) -> anyhow::Result<AuditLog> {
+    Ok(AuditLog::start(db.clone())?)
 }
 
 #[cfg(feature = "bench-noop-audit")]
-fn audit_log(_db: &Db) -> AuditLog {
+fn audit_log(_db: &Db) -> anyhow::Result<AuditLog> {
     assert!(
         std::env::var("ATTEST_BENCH_ONLY").as_deref() == Ok("1"),
         "this build drops audit events (feature bench-noop-audit); it runs only for benchmarks, with ATTEST_BENCH_ONLY=1"
     );
     tracing::warn!("BENCH-ONLY BUILD: audit events are dropped");
-    AuditLog::noop()
+    Ok(AuditLog::noop())
 }
 
 fn num_cpus() -> usize {

@@ -7,6 +7,7 @@ pub mod event;
 pub mod export;
 pub mod review;
 pub mod schedule;
+mod sqlite_writer;
 pub mod store;
 pub mod verify;
 pub mod writer;

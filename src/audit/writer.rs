@@ -24,11 +24,24 @@ const DURABLE_TIMEOUT: Duration = Duration::from_secs(15);
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
     #[error("the audit log could not record this request")]
-    WriteFailed(#[source] sqlx::Error),
+    WriteFailed(#[source] WriteError),
     #[error("the audit log is not accepting events")]
     Closed,
     #[error("the audit log did not confirm the event in time")]
     Timeout,
+}
+
+/// Why a batch could not be written, from whichever connection wrote it.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error(transparent)]
+    Pool(#[from] sqlx::Error),
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    #[error(transparent)]
+    NoDeclaration(#[from] NoDeclaration),
+    #[error("could not start the audit writer: {0}")]
+    Start(#[source] std::io::Error),
 }
 
 /// Appends `events` to the chain inside `tx`, serialised with every other writer (on any node)
@@ -46,24 +59,52 @@ async fn append_with(tx: &mut AnyConnection, events: &[&AuditEvent], known: Opti
     if tx.backend_name() != "SQLite" {
         sqlx::query("UPDATE audit_writer_lock SET batches = batches + 1 WHERE id = 1").execute(&mut *tx).await?;
     }
-    let head = sqlx::query("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
-        .fetch_optional(&mut *tx)
-        .await?;
-    let (mut seq, mut prev) = match head {
-        Some(r) => (r.try_get::<i64, _>(0)?, r.try_get::<String, _>(1)?),
-        None => (0, genesis_hash()),
+    let head = sqlx::query(HEAD_QUERY).fetch_optional(&mut *tx).await?;
+    let head = match head {
+        Some(r) => Some((r.try_get::<i64, _>(0)?, r.try_get::<String, _>(1)?)),
+        None => None,
     };
-    let mut seqs = Vec::with_capacity(events.len());
+    let chained = chain_batch(head, events, known).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+    insert_events(tx, &chained.events).await?;
+    insert_pairs(tx, &chained.new_pairs).await?;
+    Ok(chained.into_result())
+}
+
+/// The newest event: where the chain continues.
+pub(super) const HEAD_QUERY: &str = "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1";
+
+#[derive(Debug, thiserror::Error)]
+#[error("an audit event with participants has no declaration")]
+pub struct NoDeclaration;
+
+/// A batch chained onto the head: the rows to insert, whichever backend inserts them.
+pub(super) struct ChainedBatch<'a> {
+    pub events: Vec<Chained<'a>>,
+    /// Participant-index rows to add, with the sequence number of the event that first shows them.
+    pub new_pairs: Vec<(Pair, i64)>,
+}
+
+impl ChainedBatch<'_> {
+    /// The sequence numbers, in the order of the events, and the pairs added.
+    pub fn into_result(self) -> (Vec<i64>, Vec<Pair>) {
+        (self.events.iter().map(|c| c.seq).collect(), self.new_pairs.into_iter().map(|(p, _)| p).collect())
+    }
+}
+
+/// Gives each event its sequence number and hash after `head` (the newest stored `(seq, hash)`,
+/// none for an empty log), and lists the participant-index rows neither `known` nor an earlier
+/// event of the batch holds.
+pub(super) fn chain_batch<'a>(head: Option<(i64, String)>, events: &[&'a AuditEvent], known: Option<&KnownPairs>) -> Result<ChainedBatch<'a>, NoDeclaration> {
+    let (mut seq, mut prev) = head.unwrap_or_else(|| (0, genesis_hash()));
     let mut chained = Vec::with_capacity(events.len());
     let mut new_pairs: Vec<(Pair, i64)> = Vec::new();
     let mut in_batch: HashSet<Pair> = HashSet::new();
     for e in events {
         seq += 1;
         let hash = chain_hash(&prev, seq, e);
-        chained.push(Chained { seq, event: e, prev: prev.clone(), hash: hash.clone() });
         if let Some(participants) = e.participants.as_ref().filter(|p| !p.is_empty()) {
             // Data accesses always run under a declaration; the index is keyed by it.
-            let declaration = e.declaration_id.ok_or_else(|| sqlx::Error::Protocol("an audit event with participants has no declaration".into()))?;
+            let declaration = e.declaration_id.ok_or(NoDeclaration)?;
             for p in participants {
                 let pair = (declaration, p.clone());
                 if known.is_some_and(|k| k.contains(&pair)) || in_batch.contains(&pair) {
@@ -73,16 +114,13 @@ async fn append_with(tx: &mut AnyConnection, events: &[&AuditEvent], known: Opti
                 new_pairs.push((pair, seq));
             }
         }
-        prev = hash;
-        seqs.push(seq);
+        chained.push(Chained { seq, event: e, prev: std::mem::replace(&mut prev, hash.clone()), hash });
     }
-    insert_events(tx, &chained).await?;
-    insert_pairs(tx, &new_pairs).await?;
-    Ok((seqs, new_pairs.into_iter().map(|(p, _)| p).collect()))
+    Ok(ChainedBatch { events: chained, new_pairs })
 }
 
 /// (declaration id, participant id): one row of the participant index.
-type Pair = (i64, String);
+pub(super) type Pair = (i64, String);
 
 /// Pairs this node has seen committed to the participant index. Most data accesses repeat
 /// pairs already there and then write no index rows at all. Bounded: emptied when full (the
@@ -95,11 +133,11 @@ pub struct KnownPairs {
 const MAX_KNOWN_PAIRS: usize = 200_000;
 
 impl KnownPairs {
-    fn contains(&self, p: &Pair) -> bool {
+    pub(super) fn contains(&self, p: &Pair) -> bool {
         self.set.contains(p)
     }
 
-    fn remember(&mut self, pairs: Vec<Pair>) {
+    pub(super) fn remember(&mut self, pairs: Vec<Pair>) {
         if self.set.len() + pairs.len() > MAX_KNOWN_PAIRS {
             self.set.clear();
         }
@@ -108,18 +146,18 @@ impl KnownPairs {
 }
 
 /// One chained event ready to insert.
-struct Chained<'a> {
-    seq: i64,
-    event: &'a AuditEvent,
-    prev: String,
-    hash: String,
+pub(super) struct Chained<'a> {
+    pub seq: i64,
+    pub event: &'a AuditEvent,
+    pub prev: String,
+    pub hash: String,
 }
 
-const EVENT_INSERT: &str = "INSERT INTO audit_events (seq, at, event_type, outcome, user_id, user_email, impersonator_id, \
+pub(super) const EVENT_INSERT: &str = "INSERT INTO audit_events (seq, at, event_type, outcome, user_id, user_email, impersonator_id, \
      impersonator_email, session_hash, declaration_id, activity, irb, phi_level, key_id, study, dataset, \
      columns_json, phi_columns_json, filter_text, sort_text, sql_text, row_count, participants_json, client_ip, \
      user_agent, detail_json, prev_hash, hash) VALUES ";
-const EVENT_FIELDS: usize = 28;
+pub(super) const EVENT_FIELDS: usize = 28;
 
 /// Inserts a batch's events, many to a statement (one statement per event was most of the
 /// writer's time).
@@ -194,7 +232,7 @@ async fn insert_pairs(tx: &mut AnyConnection, pairs: &[(Pair, i64)]) -> Result<(
     Ok(())
 }
 
-struct Pending {
+pub(super) struct Pending {
     event: AuditEvent,
     done: oneshot::Sender<Result<i64, AuditError>>,
 }
@@ -206,11 +244,17 @@ pub struct AuditLog {
 }
 
 impl AuditLog {
-    /// Starts the writer task on the current runtime.
-    pub fn start(db: Db) -> AuditLog {
+    /// Starts the writer. On SQLite it is a thread of its own with its own connection (see
+    /// `sqlite_writer`); on PostgreSQL a task on the current runtime using the pool.
+    pub fn start(db: Db) -> Result<AuditLog, WriteError> {
         let (tx, rx) = mpsc::channel::<Pending>(8192);
-        tokio::spawn(run_writer(db, rx));
-        AuditLog { tx: Some(tx) }
+        match &db.sqlite_file {
+            Some(file) => super::sqlite_writer::start(file, rx)?,
+            None => {
+                tokio::spawn(run_writer(PoolStore { db }, rx));
+            }
+        }
+        Ok(AuditLog { tx: Some(tx) })
     }
 
     /// A sink that drops events: only for the audit-cost benchmark (feature bench-noop-audit).
@@ -235,7 +279,15 @@ impl AuditLog {
     }
 }
 
-async fn run_writer(db: Db, mut rx: mpsc::Receiver<Pending>) {
+/// Where the writer makes a batch durable: one transaction that chains and inserts the events.
+pub(super) trait BatchStore {
+    async fn write(&mut self, events: &[&AuditEvent], known: &KnownPairs) -> Result<(Vec<i64>, Vec<Pair>), WriteError>;
+}
+
+/// The group-commit loop: gathers whatever events are waiting (up to `MAX_BATCH`) into one
+/// write and answers each request only once its event is committed. A batch that fails is
+/// retried event by event, so one bad event does not fail its neighbours.
+pub(super) async fn run_writer<S: BatchStore>(mut store: S, mut rx: mpsc::Receiver<Pending>) {
     let mut known = KnownPairs::default();
     let mut batch: Vec<Pending> = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.recv().await {
@@ -247,9 +299,10 @@ async fn run_writer(db: Db, mut rx: mpsc::Receiver<Pending>) {
             }
         }
         let events: Vec<&AuditEvent> = batch.iter().map(|p| &p.event).collect();
-        let written = write_batch(&db, &events, &mut known).await;
+        let written = store.write(&events, &known).await;
         match written {
-            Ok(seqs) => {
+            Ok((seqs, pairs)) => {
+                known.remember(pairs);
                 for (p, seq) in batch.drain(..).zip(seqs) {
                     let _ = p.done.send(Ok(seq));
                 }
@@ -260,24 +313,35 @@ async fn run_writer(db: Db, mut rx: mpsc::Receiver<Pending>) {
                 let _ = p.done.send(Err(AuditError::WriteFailed(e)));
             }
             Err(e) => {
-                // One bad event must not fail its neighbours: retry each on its own.
                 tracing::warn!(error = %e, size = batch.len(), "audit batch failed; retrying events one by one");
                 for p in batch.drain(..) {
-                    let r = write_batch(&db, &[&p.event], &mut known).await;
-                    let _ = p.done.send(r.map(|s| s[0]).map_err(|e| {
-                        tracing::error!(error = %e, "audit event could not be written");
-                        AuditError::WriteFailed(e)
-                    }));
+                    let answer = match store.write(&[&p.event], &known).await {
+                        Ok((seqs, pairs)) => {
+                            known.remember(pairs);
+                            Ok(seqs[0])
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, "audit event could not be written");
+                            Err(AuditError::WriteFailed(e))
+                        }
+                    };
+                    let _ = p.done.send(answer);
                 }
             }
         }
     }
 }
 
-async fn write_batch(db: &Db, events: &[&AuditEvent], known: &mut KnownPairs) -> Result<Vec<i64>, sqlx::Error> {
-    let mut tx = db.begin_write().await?;
-    let (seqs, pairs) = append_with(&mut tx, events, Some(known)).await?;
-    tx.commit().await?;
-    known.remember(pairs);
-    Ok(seqs)
+/// PostgreSQL: a transaction on the shared pool; the lock row orders the nodes' writers.
+struct PoolStore {
+    db: Db,
+}
+
+impl BatchStore for PoolStore {
+    async fn write(&mut self, events: &[&AuditEvent], known: &KnownPairs) -> Result<(Vec<i64>, Vec<Pair>), WriteError> {
+        let mut tx = self.db.begin_write().await?;
+        let written = append_with(&mut tx, events, Some(known)).await?;
+        tx.commit().await?;
+        Ok(written)
+    }
 }

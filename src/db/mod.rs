@@ -6,7 +6,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{AnyPool, ConnectOptions};
 use std::sync::Arc;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -25,6 +25,8 @@ pub enum DbError {
     UnsupportedUrl,
     #[error("cannot create the directory for the database file {0}: {1}")]
     CreateDir(String, std::io::Error),
+    #[error("an in-memory SQLite database cannot be used: the server opens the database from several connections; give a file, e.g. sqlite://data/attest.db")]
+    InMemory,
     #[error(transparent)]
     Sqlx(#[from] sqlx::Error),
     #[error(transparent)]
@@ -39,6 +41,8 @@ pub struct Db {
     /// Read-only connections to the SQLite file, for dataset rows (where the query reader
     /// installs an authorizer and a progress handler) and audit verification.
     pub sqlite_reader: Option<Arc<SqliteReadPool>>,
+    /// The SQLite file (none on PostgreSQL): the audit writer opens its own connection to it.
+    pub sqlite_file: Option<PathBuf>,
     /// The catalog as last read (see `data::catalog::current`).
     pub catalog_cache: Arc<std::sync::Mutex<Option<Arc<crate::data::catalog::Catalog>>>>,
 }
@@ -55,13 +59,16 @@ impl Db {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(opts)
                 .await?;
-            Ok(Db { pool, backend: Backend::Postgres, sqlite_reader: None, catalog_cache: Default::default() })
+            Ok(Db { pool, backend: Backend::Postgres, sqlite_reader: None, sqlite_file: None, catalog_cache: Default::default() })
         } else {
             Err(DbError::UnsupportedUrl)
         }
     }
 
     async fn connect_sqlite(url: &str) -> Result<Db, DbError> {
+        if url.contains(":memory:") || url.contains("mode=memory") {
+            return Err(DbError::InMemory);
+        }
         let opts = SqliteConnectOptions::from_str(url)?.create_if_missing(true);
         let file = opts.get_filename().to_path_buf();
         if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -92,8 +99,8 @@ impl Db {
             })
             .connect_with(any_opts)
             .await?;
-        let reader = SqliteReadPool::new(file);
-        Ok(Db { pool, backend: Backend::Sqlite, sqlite_reader: Some(reader), catalog_cache: Default::default() })
+        let reader = SqliteReadPool::new(file.clone());
+        Ok(Db { pool, backend: Backend::Sqlite, sqlite_reader: Some(reader), sqlite_file: Some(file), catalog_cache: Default::default() })
     }
 
     pub async fn migrate(&self) -> Result<(), DbError> {
@@ -138,4 +145,18 @@ pub fn placeholder(conn: &sqlx::AnyConnection, n: usize) -> String {
 /// Default database: `./data/attest.db`.
 pub fn default_url() -> String {
     "sqlite://data/attest.db".to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_in_memory_sqlite_database_is_refused_with_a_reason() {
+        for url in ["sqlite::memory:", "sqlite://:memory:", "sqlite://file:x?mode=memory"] {
+            let err = Db::connect(url).await.err().unwrap_or_else(|| panic!("{url} was accepted"));
+            assert!(matches!(err, DbError::InMemory), "{url}: {err}");
+            assert!(err.to_string().contains("give a file"), "{err}");
+        }
+    }
 }
