@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use app::types::PhiLevel;
 use reqwest::StatusCode;
 use serde_json::json;
+use sqlx::Row;
 
 use crate::helpers::{backend_is_postgres, Browser, TestApp};
 
@@ -109,4 +110,32 @@ async fn audit_tables_refuse_update_and_delete() {
     assert!(upd.unwrap_err().to_string().contains("append-only"));
     let del = sqlx::query("DELETE FROM audit_events").execute(&app.state.db.pool).await;
     assert!(del.unwrap_err().to_string().contains("append-only"));
+}
+
+/// The group-commit writer (its own thread and connection on SQLite) and admin changes, which
+/// append their event inside their own transaction, write one chain with no gap, no repeated
+/// sequence number and no broken link, however their commits interleave.
+#[tokio::test]
+async fn concurrent_data_accesses_and_admin_changes_make_one_unbroken_chain() {
+    let app = TestApp::spawn().await;
+    app.import_synthea().await;
+    let mut readers = Vec::new();
+    for i in 0..3 {
+        readers.push(Browser::ready(&app, &format!("chain{i}@example.org"), PhiLevel::Limited, PhiLevel::Limited).await);
+    }
+    let before = app.events_of("data_access").await.len();
+    let loads = readers.iter().flat_map(|b| (0..15).map(move |n| async move {
+        b.grid("synthea", "patients", json!({ "limit": 1 + n })).await.0
+    }));
+    let changes = (0..6).map(|i| app.set_settings(json!({ "lockout_attempts": 20 + i })));
+    let (statuses, _) = tokio::join!(futures::future::join_all(loads), futures::future::join_all(changes));
+    assert!(statuses.iter().all(|s| *s == StatusCode::OK), "{statuses:?}");
+    assert_eq!(app.events_of("data_access").await.len(), before + 45);
+    assert_eq!(app.events_of("settings_changed").await.len(), 6);
+
+    let row = sqlx::query("SELECT MIN(seq), MAX(seq), COUNT(*), COUNT(DISTINCT seq) FROM audit_events").fetch_one(&app.state.db.pool).await.unwrap();
+    let (min, max, n, distinct): (i64, i64, i64, i64) = (row.get(0), row.get(1), row.get(2), row.get(3));
+    assert_eq!((min, max, distinct), (1, n, n), "sequence numbers 1..{n} with no gap or repeat");
+    let report = attest::audit::verify::verify_db(&app.state.db, &[]).await.unwrap();
+    assert!(report.problem.is_none(), "{:?}", report.problem);
 }
