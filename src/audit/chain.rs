@@ -4,7 +4,7 @@
 
 use sha2::{Digest, Sha256};
 
-use super::event::{canonical_bytes, AuditEvent};
+use super::event::{canonical_bytes, encode, AuditEvent, StoredText};
 
 pub fn genesis_hash() -> String {
     hex::encode(Sha256::digest(b""))
@@ -20,6 +20,12 @@ pub fn leaf_hash(seq: i64, e: &AuditEvent) -> [u8; 32] {
 /// The chain hash of event `seq` given the previous event's chain hash (hex).
 pub fn chain_hash(prev_hash_hex: &str, seq: i64, e: &AuditEvent) -> String {
     link(prev_hash_hex, &leaf_hash(seq, e))
+}
+
+/// `chain_hash` with the event's stored text already made; `buf` is reused between events.
+pub fn chain_hash_of(prev_hash_hex: &str, seq: i64, e: &AuditEvent, text: &StoredText, buf: &mut Vec<u8>) -> String {
+    encode(buf, seq, &e.fields(text));
+    link(prev_hash_hex, &leaf_of(buf))
 }
 
 /// The leaf hash of canonical bytes (see `event::encode`).

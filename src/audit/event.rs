@@ -264,43 +264,65 @@ impl NumBuf {
     }
 }
 
+/// An event's list and detail fields as the JSON text that is stored (and hashed). Made once
+/// per event, on the requesting task, so the single writer thread does not encode them.
+#[derive(Clone, Debug, Default)]
+pub struct StoredText {
+    pub columns: Option<String>,
+    pub phi_columns: Option<String>,
+    pub participants: Option<String>,
+    pub detail: Option<String>,
+}
+
+impl StoredText {
+    pub fn of(e: &AuditEvent) -> StoredText {
+        StoredText {
+            columns: AuditEvent::json_list(&e.columns),
+            phi_columns: AuditEvent::json_list(&e.phi_columns),
+            participants: AuditEvent::json_list(&e.participants),
+            detail: e.detail_text(),
+        }
+    }
+}
+
+impl AuditEvent {
+    /// The fields the chain covers, with the lists and detail taken from `text` (made by
+    /// `StoredText::of` from this event).
+    pub fn fields<'a>(&'a self, text: &'a StoredText) -> Fields<'a> {
+        Fields {
+            at: self.at,
+            event_type: &self.event_type,
+            outcome: &self.outcome,
+            user_id: self.user_id,
+            user_email: self.user_email.as_deref(),
+            impersonator_id: self.impersonator_id,
+            impersonator_email: self.impersonator_email.as_deref(),
+            session_hash: self.session_hash.as_deref(),
+            declaration_id: self.declaration_id,
+            activity: self.activity.as_deref(),
+            irb: self.irb.as_deref(),
+            phi_level: self.phi_level.as_deref(),
+            key_id: self.key_id.as_deref(),
+            study: self.study.as_deref(),
+            dataset: self.dataset.as_deref(),
+            columns: text.columns.as_deref(),
+            phi_columns: text.phi_columns.as_deref(),
+            filter: self.filter.as_deref(),
+            sort: self.sort.as_deref(),
+            sql: self.sql.as_deref(),
+            row_count: self.row_count,
+            participants: text.participants.as_deref(),
+            client_ip: self.client_ip.as_deref(),
+            user_agent: self.user_agent.as_deref(),
+            detail: text.detail.as_deref(),
+        }
+    }
+}
+
 pub fn canonical_bytes(seq: i64, e: &AuditEvent) -> Vec<u8> {
-    let columns = AuditEvent::json_list(&e.columns);
-    let phi_columns = AuditEvent::json_list(&e.phi_columns);
-    let participants = AuditEvent::json_list(&e.participants);
-    let detail = e.detail_text();
+    let text = StoredText::of(e);
     let mut out = Vec::with_capacity(512);
-    encode(
-        &mut out,
-        seq,
-        &Fields {
-            at: e.at,
-            event_type: &e.event_type,
-            outcome: &e.outcome,
-            user_id: e.user_id,
-            user_email: e.user_email.as_deref(),
-            impersonator_id: e.impersonator_id,
-            impersonator_email: e.impersonator_email.as_deref(),
-            session_hash: e.session_hash.as_deref(),
-            declaration_id: e.declaration_id,
-            activity: e.activity.as_deref(),
-            irb: e.irb.as_deref(),
-            phi_level: e.phi_level.as_deref(),
-            key_id: e.key_id.as_deref(),
-            study: e.study.as_deref(),
-            dataset: e.dataset.as_deref(),
-            columns: columns.as_deref(),
-            phi_columns: phi_columns.as_deref(),
-            filter: e.filter.as_deref(),
-            sort: e.sort.as_deref(),
-            sql: e.sql.as_deref(),
-            row_count: e.row_count,
-            participants: participants.as_deref(),
-            client_ip: e.client_ip.as_deref(),
-            user_agent: e.user_agent.as_deref(),
-            detail: detail.as_deref(),
-        },
-    );
+    encode(&mut out, seq, &e.fields(&text));
     out
 }
 

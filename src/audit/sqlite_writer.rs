@@ -15,8 +15,7 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OpenFlags, TransactionBehavior};
 use tokio::sync::mpsc;
 
-use super::event::AuditEvent;
-use super::writer::{chain_batch, run_writer, BatchStore, KnownPairs, Pair, Pending, WriteError, EVENT_FIELDS, EVENT_INSERT, HEAD_QUERY};
+use super::writer::{chain_batch, run_writer, BatchStore, EventRow, KnownPairs, Pair, Pending, WriteError, EVENT_FIELDS, EVENT_INSERT, HEAD_QUERY};
 
 /// The pool writer's INSERT with one row of numbered parameters.
 static INSERT_EVENT: LazyLock<String> =
@@ -52,12 +51,12 @@ struct SqliteStore {
 }
 
 impl BatchStore for SqliteStore {
-    async fn write(&mut self, events: &[&AuditEvent], known: &KnownPairs) -> Result<(Vec<i64>, Vec<Pair>), WriteError> {
+    async fn write(&mut self, events: &[&EventRow], known: &KnownPairs) -> Result<(Vec<i64>, Vec<Pair>), WriteError> {
         write_batch(&mut self.conn, events, known)
     }
 }
 
-fn write_batch(conn: &mut Connection, events: &[&AuditEvent], known: &KnownPairs) -> Result<(Vec<i64>, Vec<Pair>), WriteError> {
+fn write_batch(conn: &mut Connection, events: &[&EventRow], known: &KnownPairs) -> Result<(Vec<i64>, Vec<Pair>), WriteError> {
     // IMMEDIATE: take the write lock before reading the head, so no other writer can chain
     // onto the same head in between.
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -73,7 +72,7 @@ fn write_batch(conn: &mut Connection, events: &[&AuditEvent], known: &KnownPairs
     {
         let mut insert = tx.prepare_cached(&INSERT_EVENT)?;
         for c in &batch.events {
-            let e = c.event;
+            let (e, text) = (&c.row.event, &c.row.text);
             insert.execute(params![
                 c.seq,
                 e.at,
@@ -91,16 +90,16 @@ fn write_batch(conn: &mut Connection, events: &[&AuditEvent], known: &KnownPairs
                 e.key_id,
                 e.study,
                 e.dataset,
-                AuditEvent::json_list(&e.columns),
-                AuditEvent::json_list(&e.phi_columns),
+                text.columns,
+                text.phi_columns,
                 e.filter,
                 e.sort,
                 e.sql,
                 e.row_count,
-                AuditEvent::json_list(&e.participants),
+                text.participants,
                 e.client_ip,
                 e.user_agent,
-                e.detail_text(),
+                text.detail,
                 c.prev,
                 c.hash,
             ])?;

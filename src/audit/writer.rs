@@ -12,8 +12,8 @@ use std::time::Duration;
 use sqlx::{AnyConnection, Row};
 use tokio::sync::{mpsc, oneshot};
 
-use super::chain::{chain_hash, genesis_hash};
-use super::event::AuditEvent;
+use super::chain::{chain_hash_of, genesis_hash};
+use super::event::{AuditEvent, StoredText};
 use crate::db::{placeholder, Db};
 
 /// Most events in one transaction.
@@ -47,13 +47,14 @@ pub enum WriteError {
 /// Appends `events` to the chain inside `tx`, serialised with every other writer (on any node)
 /// by the lock row. Returns their sequence numbers.
 pub async fn append(tx: &mut AnyConnection, events: &[AuditEvent]) -> Result<Vec<i64>, sqlx::Error> {
-    let refs: Vec<&AuditEvent> = events.iter().collect();
+    let rows: Vec<EventRow> = events.iter().cloned().map(EventRow::new).collect();
+    let refs: Vec<&EventRow> = rows.iter().collect();
     Ok(append_with(tx, &refs, None).await?.0)
 }
 
 /// `append`, skipping participant-index rows `known` already holds; also returns the pairs it
 /// added (to remember once the transaction has committed).
-async fn append_with(tx: &mut AnyConnection, events: &[&AuditEvent], known: Option<&KnownPairs>) -> Result<(Vec<i64>, Vec<Pair>), sqlx::Error> {
+async fn append_with(tx: &mut AnyConnection, events: &[&EventRow], known: Option<&KnownPairs>) -> Result<(Vec<i64>, Vec<Pair>), sqlx::Error> {
     // Take the chain-head lock first: on PostgreSQL this row lock orders writers from all
     // nodes; on SQLite the write transaction (BEGIN IMMEDIATE) already holds the database lock.
     if tx.backend_name() != "SQLite" {
@@ -94,14 +95,16 @@ impl ChainedBatch<'_> {
 /// Gives each event its sequence number and hash after `head` (the newest stored `(seq, hash)`,
 /// none for an empty log), and lists the participant-index rows neither `known` nor an earlier
 /// event of the batch holds.
-pub(super) fn chain_batch<'a>(head: Option<(i64, String)>, events: &[&'a AuditEvent], known: Option<&KnownPairs>) -> Result<ChainedBatch<'a>, NoDeclaration> {
+pub(super) fn chain_batch<'a>(head: Option<(i64, String)>, events: &[&'a EventRow], known: Option<&KnownPairs>) -> Result<ChainedBatch<'a>, NoDeclaration> {
     let (mut seq, mut prev) = head.unwrap_or_else(|| (0, genesis_hash()));
     let mut chained = Vec::with_capacity(events.len());
     let mut new_pairs: Vec<(Pair, i64)> = Vec::new();
     let mut in_batch: HashSet<Pair> = HashSet::new();
-    for e in events {
+    let mut buf = Vec::with_capacity(1024);
+    for row in events {
+        let e = &row.event;
         seq += 1;
-        let hash = chain_hash(&prev, seq, e);
+        let hash = chain_hash_of(&prev, seq, e, &row.text, &mut buf);
         if let Some(participants) = e.participants.as_ref().filter(|p| !p.is_empty()) {
             // Data accesses always run under a declaration; the index is keyed by it.
             let declaration = e.declaration_id.ok_or(NoDeclaration)?;
@@ -114,7 +117,7 @@ pub(super) fn chain_batch<'a>(head: Option<(i64, String)>, events: &[&'a AuditEv
                 new_pairs.push((pair, seq));
             }
         }
-        chained.push(Chained { seq, event: e, prev: std::mem::replace(&mut prev, hash.clone()), hash });
+        chained.push(Chained { seq, row, prev: std::mem::replace(&mut prev, hash.clone()), hash });
     }
     Ok(ChainedBatch { events: chained, new_pairs })
 }
@@ -148,7 +151,7 @@ impl KnownPairs {
 /// One chained event ready to insert.
 pub(super) struct Chained<'a> {
     pub seq: i64,
-    pub event: &'a AuditEvent,
+    pub row: &'a EventRow,
     pub prev: String,
     pub hash: String,
 }
@@ -176,7 +179,7 @@ async fn insert_events(tx: &mut AnyConnection, events: &[Chained<'_>]) -> Result
         }
         let mut q = sqlx::query(&sql);
         for c in chunk {
-            let e = c.event;
+            let (e, text) = (&c.row.event, &c.row.text);
             q = q
                 .bind(c.seq)
                 .bind(e.at)
@@ -194,16 +197,16 @@ async fn insert_events(tx: &mut AnyConnection, events: &[Chained<'_>]) -> Result
                 .bind(&e.key_id)
                 .bind(&e.study)
                 .bind(&e.dataset)
-                .bind(AuditEvent::json_list(&e.columns))
-                .bind(AuditEvent::json_list(&e.phi_columns))
+                .bind(&text.columns)
+                .bind(&text.phi_columns)
                 .bind(&e.filter)
                 .bind(&e.sort)
                 .bind(&e.sql)
                 .bind(e.row_count)
-                .bind(AuditEvent::json_list(&e.participants))
+                .bind(&text.participants)
                 .bind(&e.client_ip)
                 .bind(&e.user_agent)
-                .bind(e.detail_text())
+                .bind(&text.detail)
                 .bind(&c.prev)
                 .bind(&c.hash);
         }
@@ -232,8 +235,20 @@ async fn insert_pairs(tx: &mut AnyConnection, pairs: &[(Pair, i64)]) -> Result<(
     Ok(())
 }
 
+/// An event with its stored text (see `StoredText`), ready to chain and insert.
+pub(super) struct EventRow {
+    pub event: AuditEvent,
+    pub text: StoredText,
+}
+
+impl EventRow {
+    fn new(event: AuditEvent) -> EventRow {
+        EventRow { text: StoredText::of(&event), event }
+    }
+}
+
 pub(super) struct Pending {
-    event: AuditEvent,
+    row: EventRow,
     done: oneshot::Sender<Result<i64, AuditError>>,
 }
 
@@ -270,7 +285,7 @@ impl AuditLog {
             return Ok(0);
         };
         let (done, wait) = oneshot::channel();
-        tx.send(Pending { event, done }).await.map_err(|_| AuditError::Closed)?;
+        tx.send(Pending { row: EventRow::new(event), done }).await.map_err(|_| AuditError::Closed)?;
         match tokio::time::timeout(DURABLE_TIMEOUT, wait).await {
             Ok(Ok(result)) => result,
             Ok(Err(_)) => Err(AuditError::Closed),
@@ -281,7 +296,7 @@ impl AuditLog {
 
 /// Where the writer makes a batch durable: one transaction that chains and inserts the events.
 pub(super) trait BatchStore {
-    async fn write(&mut self, events: &[&AuditEvent], known: &KnownPairs) -> Result<(Vec<i64>, Vec<Pair>), WriteError>;
+    async fn write(&mut self, events: &[&EventRow], known: &KnownPairs) -> Result<(Vec<i64>, Vec<Pair>), WriteError>;
 }
 
 /// The group-commit loop: gathers whatever events are waiting (up to `MAX_BATCH`) into one
@@ -298,7 +313,7 @@ pub(super) async fn run_writer<S: BatchStore>(mut store: S, mut rx: mpsc::Receiv
                 Err(_) => break,
             }
         }
-        let events: Vec<&AuditEvent> = batch.iter().map(|p| &p.event).collect();
+        let events: Vec<&EventRow> = batch.iter().map(|p| &p.row).collect();
         let written = store.write(&events, &known).await;
         match written {
             Ok((seqs, pairs)) => {
@@ -315,7 +330,7 @@ pub(super) async fn run_writer<S: BatchStore>(mut store: S, mut rx: mpsc::Receiv
             Err(e) => {
                 tracing::warn!(error = %e, size = batch.len(), "audit batch failed; retrying events one by one");
                 for p in batch.drain(..) {
-                    let answer = match store.write(&[&p.event], &known).await {
+                    let answer = match store.write(&[&p.row], &known).await {
                         Ok((seqs, pairs)) => {
                             known.remember(pairs);
                             Ok(seqs[0])
@@ -338,7 +353,7 @@ struct PoolStore {
 }
 
 impl BatchStore for PoolStore {
-    async fn write(&mut self, events: &[&AuditEvent], known: &KnownPairs) -> Result<(Vec<i64>, Vec<Pair>), WriteError> {
+    async fn write(&mut self, events: &[&EventRow], known: &KnownPairs) -> Result<(Vec<i64>, Vec<Pair>), WriteError> {
         let mut tx = self.db.begin_write().await?;
         let written = append_with(&mut tx, events, Some(known)).await?;
         tx.commit().await?;
