@@ -95,7 +95,10 @@ cat "$OUT/memory.txt" >&2
 stop
 
 say "front end"
-gzip -9 -c target/site/pkg/attest.wasm | wc -c > "$OUT/wasm-gzip-bytes.txt"
+: > "$OUT/wasm-gzip.tsv"
+for f in target/site/pkg/*.wasm; do
+  printf '/pkg/%s\t%s\n' "$(basename "$f")" "$(gzip -9 -c "$f" | wc -c)" >> "$OUT/wasm-gzip.tsv"
+done
 serve "$OUT/attest-audit"
 (cd end2end && node ../bench/first_page.js "http://127.0.0.1:$PORT") > "$OUT/first-page.txt"
 stop
