@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 WHAT=${1:-build}
 WASM_BINDGEN_VERSION=0.2.130   # must equal the wasm-bindgen crate version pinned in Cargo.toml
+# wasm-split-cli (scripts/build.sh splits the wasm per lazy route with it): the release that
+# goes with the wasm_split_helpers 0.2.3 Leptos 0.8 uses (cargo-leptos 0.3.10 requires ^0.2.3)
+WASM_SPLIT_VERSION=0.2.3
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -30,6 +33,11 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
   # not --locked: the registry mirror here lacks a locked dependency (webpki-roots 1.0.11)
   say "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 3 minutes)"
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+fi
+# (wasm-split-cli has no --version: ask cargo which version it installed)
+if ! { command -v wasm-split-cli >/dev/null && cargo install --list | grep -q "^wasm_split_cli_support v$WASM_SPLIT_VERSION:"; }; then
+  say "cargo install wasm_split_cli_support $WASM_SPLIT_VERSION (wasm-split-cli; about 2.5 minutes)"
+  cargo install --locked wasm_split_cli_support --version "$WASM_SPLIT_VERSION" --features build-binary
 fi
 if [ ! -x node_modules/.bin/wasm-opt ]; then
   say "npm ci (binaryen for wasm-opt)"

@@ -5,13 +5,14 @@ pub mod error;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod port;
+pub mod routes;
 pub mod rpc;
 pub mod types;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{path, SsrMode};
+use leptos_router::{path, Lazy, SsrMode};
 
 use pages::nav::TopBar;
 use types::{AppError, SessionView};
@@ -81,21 +82,23 @@ pub fn App() -> impl IntoView {
         <Router>
             <TopBar/>
             <main data-hydrated=move || hydrated.get().to_string()>
+                // Every page but the sign-in wizard is a lazy route (src/routes.rs): its code is a
+                // separate wasm chunk, fetched when the route is first shown.
                 <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
-                    <Route path=path!("/") view=pages::studies::StudiesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/") view={Lazy::<routes::StudiesRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=pages::wizard::WizardPage ssr=SsrMode::Async/>
-                    <Route path=path!("/studies/:study") view=pages::studies::DatasetsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/studies/:study/sql") view=pages::sql::SqlPage ssr=SsrMode::Async/>
-                    <Route path=path!("/studies/:study/:dataset") view=pages::grid::GridPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/settings") view=pages::settings::SettingsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/users") view=pages::admin::users::UsersPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/sessions") view=pages::admin::sessions::SessionsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/terms") view=pages::admin::terms::TermsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/irb") view=pages::admin::irb::IrbPage ssr=SsrMode::Async/>
-                    <Route path=path!("/account") view=pages::account::AccountPage ssr=SsrMode::Async/>
-                    <Route path=path!("/audit") view=pages::audit::AuditPage ssr=SsrMode::Async/>
-                    <Route path=path!("/audit/disclosures") view=pages::audit::DisclosuresPage ssr=SsrMode::Async/>
-                    <Route path=path!("/audit/user") view=pages::audit::UserActivityPage ssr=SsrMode::Async/>
+                    <Route path=path!("/studies/:study") view={Lazy::<routes::DatasetsRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/studies/:study/sql") view={Lazy::<routes::SqlRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/studies/:study/:dataset") view={Lazy::<routes::GridRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/settings") view={Lazy::<routes::SettingsRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/users") view={Lazy::<routes::UsersRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/sessions") view={Lazy::<routes::SessionsRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/terms") view={Lazy::<routes::TermsRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/irb") view={Lazy::<routes::IrbRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/account") view={Lazy::<routes::AccountRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/audit") view={Lazy::<routes::AuditRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/audit/disclosures") view={Lazy::<routes::DisclosuresRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/audit/user") view={Lazy::<routes::UserActivityRoute>::new()} ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

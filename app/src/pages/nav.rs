@@ -4,7 +4,6 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use super::keys::KeyDialog;
 use crate::rpc;
 use crate::types::{Role, SessionView};
 use crate::use_session;
@@ -35,6 +34,13 @@ fn declaration_badge(s: &SessionView) -> String {
         }
         _ => "No declaration yet".to_string(),
     }
+}
+
+/// The API session key dialog. Its code is a separate wasm chunk (`#[lazy]`), fetched the first
+/// time the dialog opens: it never renders on the server, and most pages never open it.
+#[lazy]
+fn key_dialog_view(on_close: Callback<()>) -> AnyView {
+    view! { <super::keys::KeyDialog on_close/> }.into_any()
 }
 
 #[component]
@@ -96,7 +102,9 @@ fn UserArea(session: SessionView) -> impl IntoView {
             </Show>
         </div>
         <Show when=move || key_dialog.get()>
-            <KeyDialog on_close=Callback::new(move |_| key_dialog.set(false))/>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(key_dialog_view(Callback::new(move |_| key_dialog.set(false))))}
+            </Suspense>
         </Show>
     }
 }
