@@ -63,6 +63,21 @@ pub fn use_hydrated() -> ReadSignal<bool> {
     use_context::<Hydrated>().map(|h| h.0).unwrap_or_else(|| RwSignal::new(true).read_only())
 }
 
+#[cfg(feature = "hydrate")]
+thread_local! {
+    static HYDRATED: std::cell::Cell<Option<RwSignal<bool>>> = const { std::cell::Cell::new(None) };
+}
+
+/// Called by the wasm entry point when hydration has finished. An effect in `App` would run
+/// too early: a lazy route hydrates only after its chunk has loaded, and a form submitted before
+/// then would post natively to the page's URL.
+pub fn mark_hydrated() {
+    #[cfg(feature = "hydrate")]
+    if let Some(s) = HYDRATED.get() {
+        s.set(true);
+    }
+}
+
 pub fn use_session() -> SessionResource {
     expect_context::<SessionResource>()
 }
@@ -72,9 +87,11 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     let session = Resource::new(|| (), |_| rpc::get_session());
     provide_context(SessionResource(session));
-    // Effects run only in the browser: this marks the page as hydrated (tests wait for it).
+    // Set by `mark_hydrated` once the whole page, its lazy route included, has hydrated (tests
+    // wait for it; forms stay disabled until then).
     let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
+    #[cfg(feature = "hydrate")]
+    HYDRATED.set(Some(hydrated));
     provide_context(Hydrated(hydrated.read_only()));
     view! {
         <Stylesheet id="leptos" href="/pkg/attest.css"/>

@@ -2,7 +2,11 @@
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    // hydrate_lazy, not hydrate_body: a page whose route is lazy (app/src/routes.rs) hydrates
-    // once its wasm chunk is loaded (hydrate_body panics on lazy routes).
-    leptos::mount::hydrate_lazy(app::App);
+    // What leptos::mount::hydrate_lazy does (hydrate_body panics on lazy routes, see
+    // app/src/routes.rs), then mark the page hydrated: only now is the lazy route's view live.
+    wasm_bindgen_futures::spawn_local(async {
+        let owner = leptos::mount::hydrate_from_async(leptos::tachys::dom::body(), app::App).await;
+        owner.forget();
+        app::mark_hydrated();
+    });
 }
