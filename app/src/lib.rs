@@ -78,6 +78,14 @@ pub fn mark_hydrated() {
     }
 }
 
+/// For a submit button's `disabled`: true until the page is hydrated. Before then a form would
+/// post natively to the page's URL (405) and lose what was typed; a disabled default button
+/// also stops Enter from submitting.
+pub fn until_hydrated() -> impl Fn() -> bool + Copy + Send + Sync + 'static {
+    let hydrated = use_hydrated();
+    move || !hydrated.get()
+}
+
 pub fn use_session() -> SessionResource {
     expect_context::<SessionResource>()
 }

@@ -298,3 +298,22 @@ async fn settings_changes_are_audited_with_old_and_new_values_and_refused_out_of
     let researcher = Browser::ready(&app, "not-admin@example.org", PhiLevel::NotPhi, PhiLevel::NotPhi).await;
     assert_eq!(researcher.send(Method::PUT, "/api/admin/settings", Some(json!({ "allow_session_keys": true }))).await.0, StatusCode::FORBIDDEN);
 }
+
+/// Server-rendered forms come with their submit button disabled, enabled once the page is
+/// hydrated (Playwright clicks them then): a form sent before the wasm (and, on a lazy page, its
+/// chunk) is live would post natively to the page's URL and lose what was typed.
+#[tokio::test]
+async fn server_rendered_submit_buttons_wait_for_hydration() {
+    let app = TestApp::spawn().await;
+    let b = admin(&app, "hydrate-admin@example.org").await;
+    b.declare("research-operations", Some("IRB-2026-001"), "restricted").await;
+    for (path, button) in [("/admin/users", "create-user"), ("/admin/settings", "save-settings"), ("/admin/terms", "publish-terms")] {
+        let res = b.raw(reqwest::Method::GET, path, None).await;
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        let html = res.text().await.unwrap();
+        let at = html.find(&format!("id=\"{button}\"")).unwrap_or_else(|| panic!("{path}: no #{button} in {}", &html[html.find("<main").unwrap_or(0)..]));
+        let tag_start = html[..at].rfind("<button").unwrap();
+        let tag = &html[tag_start..at + html[at..].find('>').unwrap()];
+        assert!(tag.contains("disabled"), "{path}: {tag}");
+    }
+}

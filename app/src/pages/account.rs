@@ -97,7 +97,7 @@ fn ChangePassword() -> impl IntoView {
             <input id="new-password" type="password" autocomplete="new-password" bind:value=new/>
             <p class="field-error" role="alert">{move || field_message(&error.get(), "new_password").unwrap_or_default()}</p>
             <p class="error" role="alert">{move || error.get().filter(|e| e.field.is_none()).map(|e| e.message).unwrap_or_default()}</p>
-            <div class="buttons"><button type="submit">"Change password"</button></div>
+            <div class="buttons"><button type="submit" disabled=crate::until_hydrated()>"Change password"</button></div>
         </form>
     }
 }

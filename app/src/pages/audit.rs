@@ -118,7 +118,7 @@ fn AuditLog() -> impl IntoView {
             <label>"Participant id" <input type="text" id="f-participant" bind:value=participant/></label>
             <label>"IRB" <input type="text" id="f-irb" bind:value=irb/></label>
             <div class="buttons">
-                <button type="submit" id="apply-audit-filters">"Apply"</button>
+                <button type="submit" disabled=crate::until_hydrated() id="apply-audit-filters">"Apply"</button>
                 <a class="button" href=move || format!("/api/audit/export?format=csv&{}", query_string(&filter.get()))>"Export CSV"</a>
                 <a class="button" href=move || format!("/api/audit/export?format=jsonl&{}", query_string(&filter.get()))>"Export JSON Lines"</a>
                 <button type="button" id="verify-log" on:click=run_verify>"Verify the chain"</button>
@@ -198,7 +198,7 @@ pub fn DisclosuresPage() -> impl IntoView {
                 <form class="inline" method="post" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); asked.set(participant.get().trim().to_string()); }>
                     <label for="participant" class="inline-label">"Participant id"</label>
                     <input id="participant" type="text" bind:value=participant/>
-                    <button type="submit">"Show"</button>
+                    <button type="submit" disabled=crate::until_hydrated()>"Show"</button>
                 </form>
                 <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                     {move || Suspend::new(async move {
@@ -239,7 +239,7 @@ pub fn UserActivityPage() -> impl IntoView {
                 <form class="inline" method="post" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); asked.set(id_text.get().trim().parse().ok()); }>
                     <label for="user-id" class="inline-label">"User id"</label>
                     <input id="user-id" type="text" bind:value=id_text/>
-                    <button type="submit">"Show"</button>
+                    <button type="submit" disabled=crate::until_hydrated()>"Show"</button>
                 </form>
                 <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                     {move || Suspend::new(async move {

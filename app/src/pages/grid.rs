@@ -179,7 +179,7 @@ fn render(
                 </table>
             </div>
             <div class="grid-bar">
-                <button type="submit" id="apply-filters">"Apply filters"</button>
+                <button type="submit" disabled=crate::until_hydrated() id="apply-filters">"Apply filters"</button>
                 <button type="button" on:click=clear>"Clear"</button>
                 <span class="count" id="row-count">{summary}</span>
                 <button type="button" id="prev-page" disabled=move || offset.get() == 0

@@ -113,7 +113,7 @@ fn SettingsForm(initial: SiteSettings) -> impl IntoView {
             </fieldset>
             <p class="error" role="alert">{move || error.get().filter(|e| e.field.is_none()).map(|e| e.message).unwrap_or_default()}</p>
             <div class="buttons">
-                <button type="submit" id="save-settings">"Save"</button>
+                <button type="submit" disabled=crate::until_hydrated() id="save-settings">"Save"</button>
                 <span class="copied" role="status">{move || if saved.get() { "Saved" } else { "" }}</span>
             </div>
         </form>

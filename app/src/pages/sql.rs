@@ -50,7 +50,7 @@ fn SqlEditor(study: String, level: &'static str) -> impl IntoView {
             <textarea id="sql-text" rows="8" spellcheck="false" prop:value=move || text.get()
                 on:input=move |ev| text.set(event_target_value(&ev))></textarea>
             <div class="buttons">
-                <button type="submit" id="run-sql" disabled=move || busy.get()>"Run"</button>
+                <button type="submit" id="run-sql" disabled={ let waiting = crate::until_hydrated(); move || busy.get() || waiting() }>"Run"</button>
             </div>
         </form>
         {move || match result.get() {

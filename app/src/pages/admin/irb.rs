@@ -69,7 +69,7 @@ fn Irb() -> impl IntoView {
             <label for="irb-end">"Approval ends (last day)"</label>
             <input id="irb-end" type="date" bind:value=end/>
             <p class="field-error" role="alert">{field("approval_end")}</p>
-            <div class="buttons"><button type="submit">"Save protocol"</button></div>
+            <div class="buttons"><button type="submit" disabled=crate::until_hydrated()>"Save protocol"</button></div>
         </form>
     }
 }

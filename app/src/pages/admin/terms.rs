@@ -109,7 +109,7 @@ fn TermsEditor(doc: TermsDocument) -> impl IntoView {
             <p class="error" role="alert">{move || error.get().map(|e| e.message).unwrap_or_default()}</p>
             <div class="buttons">
                 <button type="button" on:click=add>"Add paragraph"</button>
-                <button type="submit" id="publish-terms">"Publish new version"</button>
+                <button type="submit" disabled=crate::until_hydrated() id="publish-terms">"Publish new version"</button>
             </div>
         </form>
     }

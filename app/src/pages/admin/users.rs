@@ -46,7 +46,7 @@ fn Users() -> impl IntoView {
         <form class="inline" method="post" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); applied.set(search.get()); }>
             <label for="user-search" class="inline-label">"Search"</label>
             <input id="user-search" type="text" placeholder="e-mail or name" bind:value=search/>
-            <button type="submit">"Search"</button>
+            <button type="submit" disabled=crate::until_hydrated()>"Search"</button>
         </form>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -193,7 +193,7 @@ fn NewUser(on_created: Callback<String>) -> impl IntoView {
             <input id="new-expires" type="date" bind:value=expires/>
             <p class="field-error" role="alert">{field("expires_on")}</p>
             <p class="error" role="alert">{move || error.get().filter(|e| e.field.is_none()).map(|e| e.message).unwrap_or_default()}</p>
-            <div class="buttons"><button type="submit" id="create-user">"Create user"</button></div>
+            <div class="buttons"><button type="submit" disabled=crate::until_hydrated() id="create-user">"Create user"</button></div>
         </form>
     }
 }
