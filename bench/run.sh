@@ -53,25 +53,38 @@ KEY=$(bench/.venv/bin/python bench/session_key.py "http://127.0.0.1:$PORT" admin
 ATTEST_URL="http://127.0.0.1:$PORT/synthea/query-selectRows.api?schemaName=study&query.queryName=patients&query.STATE~eq=Nebraska&query.maxRows=100"
 DS_URL="http://127.0.0.1:8002/datasette/patients.json?STATE=Nebraska&_size=100"
 
-run_wrk() { # name conns url [header]
+run_wrk() { # name conns url [header]; appends a line to $TSV
   local name=$1 c=$2 url=$3 t=2
   [ "$c" = 1 ] && t=1
   local args=(-t"$t" -c"$c" -d"${SECS}s" --latency)
   [ $# -ge 4 ] && args+=(-H "$4")
   wrk "${args[@]}" -d2s "$url" > /dev/null 2>&1 || true   # warm-up
-  wrk "${args[@]}" "$url" > "$OUT/wrk-$name-$c.txt"
-  python3 bench/parse_wrk.py "$name" "$c" "$OUT/wrk-$name-$c.txt" >> "$OUT/results.tsv"
+  wrk "${args[@]}" "$url" > "$OUT/wrk-$name-$c${ROUND:+-r$ROUND}.txt"
+  python3 bench/parse_wrk.py "$name" "$c" "$OUT/wrk-$name-$c${ROUND:+-r$ROUND}.txt" >> "$TSV"
 }
 
 : > "$OUT/results.tsv"
 bench/.venv/bin/python bench/check_same.py "$ATTEST_URL" "$KEY" > /dev/null
-say "1. Attest, audit on (durable)"
-for c in 1 16 64; do run_wrk attest-audit "$c" "$ATTEST_URL" "apikey: $KEY"; done
 stop
-say "2. Attest, no-op audit sink (bench-only build)"
-serve "$OUT/attest-noop"
-for c in 1 16 64; do run_wrk attest-noop "$c" "$ATTEST_URL" "apikey: $KEY"; done
-stop
+# 1 and 2 side by side: at each connection count the audited build and the no-op build take
+# turns, BENCH_ROUNDS times (3), and each reports its median round. The speed of this shared
+# machine drifts by more than the difference being measured; runs minutes apart would compare
+# the machine, not the builds.
+say "1. Attest, audit on (durable), and 2. the same with a no-op audit sink (bench-only build), in turns"
+TSV=$OUT/rounds.tsv
+: > "$TSV"
+for c in 1 16 64; do
+  for ROUND in $(seq "${BENCH_ROUNDS:-3}"); do
+    for build in audit noop; do
+      serve "$OUT/attest-$build"
+      run_wrk "attest-$build" "$c" "$ATTEST_URL" "apikey: $KEY"
+      stop
+    done
+  done
+done
+unset ROUND
+python3 bench/median_round.py "$TSV" >> "$OUT/results.tsv"
+TSV=$OUT/results.tsv
 say "3. Datasette"
 (cd "$OUT/db" && ../../.venv/bin/datasette serve datasette.db --port 8002 --setting max_returned_rows 1000 > /dev/null 2>&1) &
 DS_PID=$!

@@ -123,23 +123,19 @@ pub fn where_of(f: &AuditFilter, backend: Backend) -> Result<Where, BadFilter> {
         w.push("irb = $?", Arg::Text(v.to_string()));
     }
     if let Some(v) = given(&f.participant) {
-        w.push(disclosed(backend), Arg::Text(v.to_string()));
+        w.push(&disclosed(backend), Arg::Text(v.to_string()));
     }
     Ok(w)
 }
 
 /// "This event disclosed participant `$?`": the participant's declarations from the index,
 /// then those declarations' events whose participant list holds it exactly.
-fn disclosed(backend: Backend) -> &'static str {
+fn disclosed(backend: Backend) -> String {
+    let list = store::PARTICIPANTS_TEXT;
+    let index = "declaration_id IN (SELECT declaration_id FROM audit_participant_declarations WHERE participant_id = $?)";
     match backend {
-        Backend::Sqlite => {
-            "declaration_id IN (SELECT declaration_id FROM audit_participant_declarations WHERE participant_id = $?) \
-             AND EXISTS (SELECT 1 FROM json_each(participants_json) WHERE value = $?)"
-        }
-        Backend::Postgres => {
-            "declaration_id IN (SELECT declaration_id FROM audit_participant_declarations WHERE participant_id = $?) \
-             AND EXISTS (SELECT 1 FROM json_array_elements_text(participants_json::json) AS p(v) WHERE p.v = $?)"
-        }
+        Backend::Sqlite => format!("{index} AND EXISTS (SELECT 1 FROM json_each({list}) WHERE value = $?)"),
+        Backend::Postgres => format!("{index} AND EXISTS (SELECT 1 FROM json_array_elements_text(({list})::json) AS p(v) WHERE p.v = $?)"),
     }
 }
 

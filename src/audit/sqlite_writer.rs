@@ -15,12 +15,13 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OpenFlags, TransactionBehavior};
 use tokio::sync::mpsc;
 
-use super::writer::{chain_batch, run_writer, BatchStore, EventRow, KnownPairs, Pair, Pending, WriteError, EVENT_FIELDS, EVENT_INSERT, HEAD_QUERY};
+use super::writer::{chain_batch, run_writer, BatchStore, EventRow, Known, Learned, Pending, WriteError, EVENT_FIELDS, EVENT_INSERT, HEAD_QUERY, INSERT_LIST_SQL};
 
 /// The pool writer's INSERT with one row of numbered parameters.
 static INSERT_EVENT: LazyLock<String> =
     LazyLock::new(|| format!("{EVENT_INSERT}({})", (1..=EVENT_FIELDS).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")));
-// Another writer may have added the pair since this one last looked.
+/// Another writer may have added the list or the pair since this one last looked.
+static INSERT_LIST: LazyLock<String> = LazyLock::new(|| format!("{INSERT_LIST_SQL} (?1, ?2) ON CONFLICT DO NOTHING"));
 const INSERT_PAIR: &str =
     "INSERT INTO audit_participant_declarations (participant_id, declaration_id, first_seq) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING";
 
@@ -51,12 +52,18 @@ struct SqliteStore {
 }
 
 impl BatchStore for SqliteStore {
-    async fn write(&mut self, events: &[&EventRow], known: &KnownPairs) -> Result<(Vec<i64>, Vec<Pair>), WriteError> {
+    async fn write(&mut self, events: &[&EventRow], known: &Known) -> Result<(Vec<i64>, Learned), WriteError> {
         write_batch(&mut self.conn, events, known)
+    }
+
+    /// The writer has this thread to itself: a plain sleep is precise to tens of microseconds,
+    /// where the runtime's timer ticks in milliseconds.
+    async fn linger(&mut self, d: Duration) {
+        std::thread::sleep(d);
     }
 }
 
-fn write_batch(conn: &mut Connection, events: &[&EventRow], known: &KnownPairs) -> Result<(Vec<i64>, Vec<Pair>), WriteError> {
+fn write_batch(conn: &mut Connection, events: &[&EventRow], known: &Known) -> Result<(Vec<i64>, Learned), WriteError> {
     // IMMEDIATE: take the write lock before reading the head, so no other writer can chain
     // onto the same head in between.
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -70,6 +77,10 @@ fn write_batch(conn: &mut Connection, events: &[&EventRow], known: &KnownPairs) 
     };
     let batch = chain_batch(head, events, Some(known))?;
     {
+        let mut list = tx.prepare_cached(&INSERT_LIST)?;
+        for (hash, text) in &batch.new_lists {
+            list.execute(params![hash, text])?;
+        }
         let mut insert = tx.prepare_cached(&INSERT_EVENT)?;
         for c in &batch.events {
             let (e, text) = (&c.row.event, &c.row.text);
@@ -96,7 +107,8 @@ fn write_batch(conn: &mut Connection, events: &[&EventRow], known: &KnownPairs) 
                 e.sort,
                 e.sql,
                 e.row_count,
-                text.participants,
+                c.row.inline_participants(),
+                c.row.shared_list,
                 e.client_ip,
                 e.user_agent,
                 text.detail,

@@ -5,9 +5,22 @@ use sqlx::Row;
 
 use super::event::{AuditEvent, StoredEvent};
 
-pub const EVENT_COLUMNS: &str = "seq, at, event_type, outcome, user_id, user_email, impersonator_id, impersonator_email, \
+/// An event's participant list as text: in its own row (short lists, and every list written
+/// before lists were shared), else the shared list it names (see migration 0005).
+macro_rules! participants_text {
+    () => {
+        "COALESCE(participants_json, (SELECT list_json FROM audit_participant_lists WHERE hash = audit_events.participants_list))"
+    };
+}
+pub const PARTICIPANTS_TEXT: &str = participants_text!();
+
+pub const EVENT_COLUMNS: &str = concat!(
+    "seq, at, event_type, outcome, user_id, user_email, impersonator_id, impersonator_email, \
     session_hash, declaration_id, activity, irb, phi_level, key_id, study, dataset, columns_json, phi_columns_json, \
-    filter_text, sort_text, sql_text, row_count, participants_json, client_ip, user_agent, detail_json, prev_hash, hash";
+    filter_text, sort_text, sql_text, row_count, ",
+    participants_text!(),
+    ", client_ip, user_agent, detail_json, prev_hash, hash"
+);
 
 fn list(r: &AnyRow, i: usize) -> Result<Option<Vec<String>>, sqlx::Error> {
     r.try_get::<Option<String>, _>(i)?

@@ -27,11 +27,18 @@ async fn app_with_log(n_users: usize) -> TestApp {
 /// Lifts the append-only triggers, as an attacker with database access would.
 async fn drop_triggers(app: &TestApp) {
     if backend_is_postgres() {
-        for t in ["audit_events", "audit_participant_declarations"] {
+        for t in ["audit_events", "audit_participant_declarations", "audit_participant_lists"] {
             sqlx::query(&format!("ALTER TABLE {t} DISABLE TRIGGER USER")).execute(&app.state.db.pool).await.unwrap();
         }
     } else {
-        for t in ["audit_events_no_update", "audit_events_no_delete", "audit_participant_declarations_no_update", "audit_participant_declarations_no_delete"] {
+        for t in [
+            "audit_events_no_update",
+            "audit_events_no_delete",
+            "audit_participant_declarations_no_update",
+            "audit_participant_declarations_no_delete",
+            "audit_participant_lists_no_update",
+            "audit_participant_lists_no_delete",
+        ] {
             sqlx::query(&format!("DROP TRIGGER {t}")).execute(&app.state.db.pool).await.unwrap();
         }
     }
@@ -55,7 +62,7 @@ async fn count(app: &TestApp) -> i64 {
 
 /// seq of the n-th event that has no participant rows (so rows can be moved freely).
 async fn plain_seq(app: &TestApp, nth: usize) -> i64 {
-    let rows = sqlx::query("SELECT seq FROM audit_events WHERE participants_json IS NULL ORDER BY seq").fetch_all(&app.state.db.pool).await.unwrap();
+    let rows = sqlx::query("SELECT seq FROM audit_events WHERE participants_json IS NULL AND participants_list IS NULL ORDER BY seq").fetch_all(&app.state.db.pool).await.unwrap();
     rows[nth].get(0)
 }
 
@@ -157,6 +164,64 @@ async fn a_truncated_tail_is_caught_by_a_checkpoint_and_so_is_a_rechained_one() 
     let p = verify_db(&app.state.db, std::slice::from_ref(&cp)).await.unwrap().problem.unwrap();
     assert_eq!(p.seq, size);
     assert!(p.message.contains("does not extend the checkpoint"), "{}", p.message);
+}
+
+/// A long participant list is stored once and shared by every event that returned it; review
+/// shows it in full, the chain still covers it, and the shared row cannot be edited unnoticed.
+#[tokio::test]
+async fn a_long_participant_list_is_stored_once_and_still_covered_by_the_chain() {
+    let app = TestApp::spawn().await;
+    app.import_synthea().await;
+    let b = Browser::ready(&app, "pager@example.org", PhiLevel::NotPhi, PhiLevel::NotPhi).await;
+    // the same page twice (a script paging over the same rows), then a short list
+    for _ in 0..2 {
+        assert_eq!(b.grid("synthea", "patients", json!({ "limit": 40 })).await.0, StatusCode::OK);
+    }
+    let f = json!([{ "column": "Id", "op": "eq", "value": "2de0b259-6c63-700d-9ac4-edcabff0861a" }]);
+    assert_eq!(b.grid("synthea", "patients", json!({ "filters": f })).await.0, StatusCode::OK);
+
+    let rows = sqlx::query("SELECT seq, participants_json, participants_list FROM audit_events WHERE event_type = 'data_access' ORDER BY seq")
+        .fetch_all(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 3);
+    let list: Vec<Option<String>> = rows.iter().map(|r| r.get(2)).collect();
+    let inline: Vec<Option<String>> = rows.iter().map(|r| r.get(1)).collect();
+    assert!(list[0].is_some() && list[0] == list[1], "{list:?}");
+    assert_eq!((inline[0].as_deref(), inline[1].as_deref()), (None, None));
+    assert_eq!(list[2], None);
+    assert_eq!(inline[2].as_deref(), Some(r#"["2de0b259-6c63-700d-9ac4-edcabff0861a"]"#));
+    let stored: Vec<(String, String)> = sqlx::query("SELECT hash, list_json FROM audit_participant_lists")
+        .fetch_all(&app.state.db.pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(Some(&stored[0].0), list[0].as_ref());
+    assert_eq!(stored[0].0, attest::auth::token::sha256_hex(&stored[0].1));
+
+    // the events read back with their 40 ids, and the log verifies
+    let events = app.events_of("data_access").await;
+    assert_eq!(events[0]["participants"].as_array().unwrap().len(), 40);
+    assert_eq!(events[0]["participants"], events[1]["participants"]);
+    assert_eq!(first_bad(&app).await, None);
+    // "who saw this patient" finds both reads of the shared list
+    let someone = events[0]["participants"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).find(|id| *id != "2de0b259-6c63-700d-9ac4-edcabff0861a").unwrap().to_string();
+    let auditor = reviewer(&app, "aud@example.org", Role::Auditor).await;
+    let (s, page) = auditor.get(&format!("/api/audit/events?participant={someone}&event_type=data_access")).await;
+    assert_eq!(s, StatusCode::OK);
+    let seqs: Vec<i64> = page["events"].as_array().unwrap().iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+    let first: i64 = rows[0].get(0);
+    assert_eq!(seqs, vec![first + 1, first]);
+
+    // an edited shared list is named at the first event that uses it
+    drop_triggers(&app).await;
+    sqlx::query("UPDATE audit_participant_lists SET list_json = '[]'").execute(&app.state.db.pool).await.unwrap();
+    let p = verify_db(&app.state.db, &[]).await.unwrap().problem.unwrap();
+    assert_eq!(p.seq, first);
+    assert!(p.message.contains("altered"), "{}", p.message);
 }
 
 #[tokio::test]

@@ -148,7 +148,8 @@ impl TestApp {
         use sqlx::Row;
         let rows = sqlx::query(
             "SELECT seq, event_type, outcome, user_email, session_hash, declaration_id, activity, irb, phi_level, key_id, \
-             study, dataset, columns_json, phi_columns_json, filter_text, sort_text, row_count, participants_json, client_ip, \
+             study, dataset, columns_json, phi_columns_json, filter_text, sort_text, row_count, \
+             COALESCE(participants_json, (SELECT list_json FROM audit_participant_lists WHERE hash = audit_events.participants_list)), client_ip, \
              user_agent, detail_json, impersonator_email, sql_text FROM audit_events ORDER BY seq",
         )
         .fetch_all(&self.state.db.pool)
