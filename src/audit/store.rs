@@ -19,7 +19,7 @@ pub const EVENT_COLUMNS: &str = concat!(
     session_hash, declaration_id, activity, irb, phi_level, key_id, study, dataset, columns_json, phi_columns_json, \
     filter_text, sort_text, sql_text, row_count, ",
     participants_text!(),
-    ", client_ip, user_agent, detail_json, prev_hash, hash"
+    " AS participants, client_ip, user_agent, detail_json, prev_hash, hash"
 );
 
 fn list(r: &AnyRow, i: usize) -> Result<Option<Vec<String>>, sqlx::Error> {
