@@ -9,7 +9,6 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, Row};
 use tokio::sync::{mpsc, oneshot};
 
@@ -160,15 +159,16 @@ const MAX_KNOWN: usize = 200_000;
 
 impl Known {
     pub(super) fn remember(&mut self, learned: Learned) {
-        if self.pairs.len() + learned.pairs.len() > MAX_KNOWN {
-            self.pairs.clear();
-        }
-        self.pairs.extend(learned.pairs);
-        if self.lists.len() + learned.lists.len() > MAX_KNOWN / 4 {
-            self.lists.clear();
-        }
-        self.lists.extend(learned.lists);
+        add_bounded(&mut self.pairs, learned.pairs, MAX_KNOWN);
+        add_bounded(&mut self.lists, learned.lists, MAX_KNOWN / 4);
     }
+}
+
+fn add_bounded<T: std::hash::Hash + Eq>(set: &mut HashSet<T>, new: Vec<T>, max: usize) {
+    if set.len() + new.len() > max {
+        set.clear();
+    }
+    set.extend(new);
 }
 
 /// One chained event ready to insert.
@@ -240,9 +240,9 @@ async fn insert_events(tx: &mut AnyConnection, events: &[Chained<'_>]) -> Result
 }
 
 async fn insert_lists(tx: &mut AnyConnection, lists: &[(&str, &str)]) -> Result<(), sqlx::Error> {
+    // Another node may have added the list since this one last looked.
+    let sql = format!("{INSERT_LIST_SQL} ({}, {}) ON CONFLICT DO NOTHING", placeholder(tx, 1), placeholder(tx, 2));
     for (hash, text) in lists {
-        // Another node may have added the list since this one last looked.
-        let sql = format!("{INSERT_LIST_SQL} ({}, {}) ON CONFLICT DO NOTHING", placeholder(tx, 1), placeholder(tx, 2));
         sqlx::query(&sql).bind(*hash).bind(*text).execute(&mut *tx).await?;
     }
     Ok(())
@@ -286,7 +286,7 @@ pub(super) struct EventRow {
 impl EventRow {
     fn new(event: AuditEvent) -> EventRow {
         let text = StoredText::of(&event);
-        let shared_list = text.participants.as_deref().filter(|t| t.len() > INLINE_LIST_MAX).map(|t| hex::encode(Sha256::digest(t.as_bytes())));
+        let shared_list = text.participants.as_deref().filter(|t| t.len() > INLINE_LIST_MAX).map(crate::auth::token::sha256_hex);
         EventRow { text, shared_list, event }
     }
 
@@ -369,15 +369,14 @@ const LINGER: Duration = Duration::from_micros(1000);
 const LINGER_STEP: Duration = Duration::from_micros(250);
 const QUIET: Duration = Duration::from_millis(10);
 
-fn drain(rx: &mut mpsc::Receiver<Pending>, batch: &mut Vec<Pending>) -> usize {
-    let before = batch.len();
+/// Adds the events already waiting to `batch`, up to `MAX_BATCH`.
+fn drain(rx: &mut mpsc::Receiver<Pending>, batch: &mut Vec<Pending>) {
     while batch.len() < MAX_BATCH {
         match rx.try_recv() {
             Ok(p) => batch.push(p),
             Err(_) => break,
         }
     }
-    batch.len() - before
 }
 
 /// The group-commit loop: gathers whatever events are waiting (up to `MAX_BATCH`) into one
@@ -495,6 +494,14 @@ mod tests {
         (Pending { row: EventRow::new(AuditEvent::new(EventType::SignIn, 1)), done }, wait)
     }
 
+    /// Three requests at once, answered in one batch.
+    async fn three_at_once(tx: &mpsc::Sender<Pending>) {
+        let waits: Vec<_> = (0..3).map(|_| pending()).map(|(p, w)| (tx.try_send(p).unwrap(), w).1).collect();
+        for w in waits {
+            w.await.unwrap().unwrap();
+        }
+    }
+
     fn start(arrive_while_lingering: usize) -> (mpsc::Sender<Pending>, Seen) {
         let (tx, rx) = mpsc::channel(64);
         let seen = Arc::new(Mutex::new((Vec::new(), 0)));
@@ -516,11 +523,8 @@ mod tests {
     #[tokio::test]
     async fn after_a_batch_of_several_the_writer_gathers_what_arrives_while_it_waits() {
         let (tx, seen) = start(2);
-        // three requests at once: one batch, and no waiting (the batch before it was empty)
-        let waits: Vec<_> = (0..3).map(|_| pending()).map(|(p, w)| (tx.try_send(p).unwrap(), w).1).collect();
-        for w in waits {
-            w.await.unwrap().unwrap();
-        }
+        // one batch of three, and no waiting (the batch before it was empty)
+        three_at_once(&tx).await;
         // the next event waits up to LINGER, in steps; the two that arrive meanwhile join its batch
         let (p, wait) = pending();
         tx.send(p).await.unwrap();
@@ -533,10 +537,7 @@ mod tests {
     #[tokio::test]
     async fn after_a_quiet_spell_a_request_does_not_wait() {
         let (tx, seen) = start(2);
-        let waits: Vec<_> = (0..3).map(|_| pending()).map(|(p, w)| (tx.try_send(p).unwrap(), w).1).collect();
-        for w in waits {
-            w.await.unwrap().unwrap();
-        }
+        three_at_once(&tx).await;
         tokio::time::sleep(QUIET * 3).await;
         let (p, wait) = pending();
         tx.send(p).await.unwrap();
